@@ -1,0 +1,62 @@
+# The two commands of the README:
+#   make demo   - set up everything and run a local demo JupyterHub with rtc-presence
+#   make test   - set up everything and run every check and test (what CI runs)
+# Everything is installed into .venv (Python packages, configurable-http-proxy).
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.rtc-presence-setup
+DEMO_ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: demo test setup lint lint-py lint-ts pytest ui-test bench bench-quick browser clean
+
+demo: setup
+	$(BIN)/rtc-presence demo $(DEMO_ARGS)
+
+test: setup lint pytest ui-test
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+setup: $(STAMP)
+
+$(STAMP): $(PY) pyproject.toml labextension/package.json
+	$(PY) -m pip install -e ".[test,dev]"
+	$(BIN)/jupyter labextension develop --overwrite .
+	$(BIN)/jupyter server extension enable --sys-prefix rtc_presence
+	# configurable-http-proxy comes from npm, kept inside the venv
+	npm install --no-audit --no-fund --prefix $(VENV)/chp configurable-http-proxy@^4.6
+	ln -sf $(abspath $(VENV))/chp/node_modules/.bin/configurable-http-proxy $(BIN)/configurable-http-proxy
+	touch $@
+
+lint: lint-py lint-ts
+
+lint-py: setup
+	$(BIN)/ruff check rtc_presence tests bench
+	$(BIN)/ruff format --check rtc_presence tests bench
+	$(BIN)/mypy
+
+lint-ts: setup
+	cd labextension && PATH=$(abspath $(BIN)):$$PATH jlpm run lint:check
+	cd labextension && PATH=$(abspath $(BIN)):$$PATH jlpm run typecheck
+
+pytest: setup
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/pytest $(PYTEST_ARGS)
+
+browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium)
+
+ui-test: setup browser
+	cd ui-tests && npm install --no-audit --no-fund && PATH=$(abspath $(BIN)):$$PATH npx playwright test
+
+bench: setup
+	PATH=$(abspath $(BIN)):$$PATH $(PY) -m bench
+
+bench-quick: setup
+	PATH=$(abspath $(BIN)):$$PATH $(PY) -m bench --quick
+
+clean:
+	rm -rf $(VENV) rtc_presence/labextension labextension/lib labextension/node_modules ui-tests/node_modules
