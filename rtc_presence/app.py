@@ -1,0 +1,238 @@
+"""The rtc-presence jupyter_server extension: configuration and wiring."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+from jupyter_events import EventLogger
+from jupyter_server.extension.application import ExtensionApp
+from jupyter_server.serverapp import ServerApp
+from tornado import web
+from traitlets import Float, Int, Unicode, default
+
+from .awareness import RoomAwarenessMap
+from .eviction import Gate, run_every
+from .handlers import HANDLERS
+from .identity import adopt_identity_provider, make_color, make_initials, public_identity
+from .presence import PresenceRegistry
+from .sharing import HubSharing, HubTarget
+
+EVENTS_SCHEMA = Path(__file__).parent / "events" / "presence.yaml"
+EVENTS_SCHEMA_ID = "https://schema.jupyter.org/rtc_presence/presence/v1"
+
+
+class RTCPresence(ExtensionApp):
+    """Verified presence, invite-link sharing and instant eviction."""
+
+    name = "rtc_presence"
+    app_name = "rtc-presence"
+    description = __doc__
+
+    owner = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help="""User name of this server's owner. Everyone else is a guest.
+        Defaults to $JUPYTERHUB_USER under JupyterHub; outside a hub (None)
+        everyone who can authenticate is treated as the owner.""",
+    )
+
+    @default("owner")
+    def _default_owner(self) -> str | None:
+        return os.environ.get("JUPYTERHUB_USER") or None
+
+    invite_lifetime = Int(
+        3600, config=True, help="Default lifetime of a new invite link, in seconds (1 hour)."
+    )
+    invite_lifetime_min = Int(
+        60, config=True, help="Shortest invite link lifetime an owner may ask for, in seconds."
+    )
+    invite_lifetime_max = Int(
+        7 * 24 * 3600,
+        config=True,
+        help="Longest invite link lifetime an owner may ask for, in seconds (1 week).",
+    )
+    revalidate_interval = Float(
+        5.0,
+        config=True,
+        help="""Seconds between re-checks of connected guests with the hub, which catch
+        revocations made outside this server (hub API, admin panel). 0 disables.""",
+    )
+    ping_interval = Float(
+        2.0,
+        config=True,
+        help="""Seconds between websocket pings on collaboration rooms. With ping_timeout,
+        a client that stops answering is dropped (and vanishes for others) within
+        ping_interval + ping_timeout seconds. 0 disables pings.""",
+    )
+    ping_timeout = Float(
+        3.0, config=True, help="Seconds to wait for a pong before dropping a room connection."
+    )
+    max_message_size = Int(
+        100 * 1024 * 1024,
+        config=True,
+        help="""Largest websocket frame accepted on a collaboration room, in bytes.
+        Larger frames close that connection with code 1009 (stock: 1 GiB).""",
+    )
+    awareness_rate_limit = Float(
+        60.0,
+        config=True,
+        help="""Awareness updates per second one connection may send (bursts of twice
+        that). Beyond it the connection is closed with code 4429. 0 disables.""",
+    )
+    activity_window = Float(
+        60.0, config=True, help="Seconds over which a person's recent edits are counted."
+    )
+    hub_request_timeout = Float(
+        10.0, config=True, help="Timeout of the calls to the hub's sharing API, in seconds."
+    )
+
+    state: RTCState
+
+    @property
+    def server(self) -> ServerApp:
+        assert self.serverapp is not None, "rtc-presence runs inside a Jupyter server"
+        return self.serverapp
+
+    def initialize(self, argv: Any = None) -> None:
+        super().initialize()  # type: ignore[no-untyped-call]
+        self.events().register_event_schema(EVENTS_SCHEMA)
+
+    def events(self) -> EventLogger:
+        logger = self.server.event_logger
+        assert logger is not None
+        return logger
+
+    def initialize_settings(self) -> None:
+        identity_provider = adopt_identity_provider(self.server.identity_provider)
+        hub_auth = getattr(identity_provider, "hub_auth", None)
+        self.state = RTCState(self, hub_auth)
+        # Global settings: the identity provider and the room handler read them.
+        self.server.web_app.settings["rtc_presence"] = self.state
+        self.server.web_app.settings["rtc_presence_gate"] = self.state.gate
+        self._rooms_installed = self._install_rooms()
+
+    def initialize_handlers(self) -> None:
+        self.handlers.extend(HANDLERS)
+
+    def _install_rooms(self) -> bool:
+        try:
+            from .rooms import install_room_handler  # needs jupyter-collaboration
+        except ImportError:
+            return False
+        return install_room_handler(self.server.web_app)
+
+    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        if not self._rooms_installed:
+            # jupyter_server_ydoc may add its routes after us: try again now
+            # that every extension is loaded, and warn once if it is absent.
+            self._rooms_installed = self._install_rooms()
+        if not self._rooms_installed:
+            self.log.warning(
+                "rtc-presence: jupyter-collaboration is missing or disabled: awareness "
+                "enforcement, presence and instant removal of room connections are off; "
+                "identities, the sharing API and eviction of other connections still work."
+            )
+        self.state.start()
+
+    async def stop_extension(self) -> None:
+        await self.state.stop()
+
+
+class RTCState:
+    """Everything the handlers share, created once per server."""
+
+    def __init__(self, config: RTCPresence, hub_auth: Any | None) -> None:
+        self.config = config
+        self.log = config.log
+        self.hub_auth = hub_auth
+        self.gate = Gate(config.owner, config.log, hub_auth)
+        self.presence = PresenceRegistry(config.activity_window)
+        self.streams: set[web.RequestHandler] = set()
+        self.sharing: HubSharing | None = None
+        if hub_auth is not None and config.owner:
+            target = HubTarget(
+                hub_auth.api_url, config.owner, os.environ.get("JUPYTERHUB_SERVER_NAME", "")
+            )
+            self.sharing = HubSharing(target, config.hub_request_timeout)
+        self.room_awareness = RoomAwarenessMap().get
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._revalidator: asyncio.Task[None] | None = None
+        self.gate.on_evicted(self._on_evicted)
+
+    def start(self) -> None:
+        interval = self.config.revalidate_interval
+        if self.hub_auth is not None and interval > 0:
+            self._revalidator = asyncio.ensure_future(
+                run_every(interval, self.gate.revalidate, self.log)
+            )
+
+    async def stop(self) -> None:
+        if self._revalidator is not None:
+            self._revalidator.cancel()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def caller_token(self, handler: web.RequestHandler) -> str | None:
+        if self.hub_auth is None:
+            return None
+        token: str | None = self.hub_auth.get_token(handler)
+        return token
+
+    def owner_identity(self) -> dict[str, Any]:
+        owner = self.config.owner
+        if owner is None:
+            return {}
+        return self.identity_of(owner)
+
+    def identity_of(self, username: str) -> dict[str, Any]:
+        known = self.presence.identity_of(username)
+        if known is not None:
+            return dict(known)
+        return {
+            "username": username,
+            "name": username,
+            "display_name": username,
+            "initials": make_initials(None, username),
+            "avatar_url": None,
+            "color": make_color(username),
+            "role": self.gate.role_of(username),
+        }
+
+    def notify_access(self) -> None:
+        for stream in list(self.streams):
+            stream._send({"type": "access"})  # type: ignore[attr-defined]
+
+    def emit_room_event(self, action: str, username: str, room: str, path: str | None) -> None:
+        data: dict[str, Any] = {
+            "action": action,
+            "username": username,
+            "role": self.gate.role_of(username),
+            "room": room,
+        }
+        if path:
+            data["path"] = path
+        self.config.events().emit(schema_id=EVENTS_SCHEMA_ID, data=data)
+
+    def _on_evicted(self, username: str, by: str, closed: int) -> None:
+        self.config.events().emit(
+            schema_id=EVENTS_SCHEMA_ID,
+            data={
+                "action": "evicted",
+                "username": username,
+                "role": "guest",
+                "by": by,
+                "connections": closed,
+            },
+        )
+        self.notify_access()
+
+
+__all__ = ["RTCPresence", "RTCState", "public_identity"]

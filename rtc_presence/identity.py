@@ -1,0 +1,163 @@
+"""Verified identities: who every request and websocket belongs to.
+
+The hub (or the server's own identity provider outside a hub) says *who*;
+this module fills what the authenticator left empty the same way for every
+viewer (initials from the display name, a color from a fixed palette by a
+stable hash of the user name) and adds the person's ``role`` on this server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from typing import TYPE_CHECKING, Any, Literal
+
+from jupyter_server.auth.identity import IdentityProvider, User
+from jupyter_server.utils import ensure_async
+
+if TYPE_CHECKING:
+    from tornado.web import RequestHandler
+
+Role = Literal["owner", "guest"]
+
+# Readable on both the light and the dark JupyterLab themes (Material 700/800
+# shades: white initials on them meet WCAG AA for large text).
+PALETTE: tuple[str, ...] = (
+    "#1565C0",
+    "#2E7D32",
+    "#C62828",
+    "#6A1B9A",
+    "#EF6C00",
+    "#00838F",
+    "#AD1457",
+    "#4527A0",
+    "#558B2F",
+    "#D84315",
+    "#00695C",
+    "#283593",
+)
+
+_JOINERS = {"\u200d", "\ufe0f", "\ufe0e"}
+
+
+def _first_grapheme(word: str) -> str:
+    """The first user-perceived character of ``word`` (approximately).
+
+    Keeps combining marks, variation selectors, skin-tone modifiers and
+    zero-width-joiner sequences together, so emoji and accented names are
+    not cut in half.
+    """
+    out = word[0]
+    i = 1
+    while i < len(word):
+        ch = word[i]
+        if ch in _JOINERS or unicodedata.combining(ch) or 0x1F3FB <= ord(ch) <= 0x1F3FF:
+            out += ch
+            i += 1
+            if ch == "\u200d" and i < len(word):
+                out += word[i]
+                i += 1
+        else:
+            break
+    return out
+
+
+def make_initials(display_name: str | None, username: str) -> str:
+    """Initials from the display name: "Alice Martin" -> "AM", "bob" -> "B"."""
+    text = (display_name or "").strip() or username
+    words = [w for w in text.replace("_", " ").replace(".", " ").split() if w]
+    if not words:
+        words = [username or "?"]
+    letters = [_first_grapheme(words[0])]
+    if len(words) > 1:
+        letters.append(_first_grapheme(words[-1]))
+    return "".join(letter.upper() for letter in letters)
+
+
+def make_color(username: str) -> str:
+    """A palette color chosen by a stable hash of the user name."""
+    digest = hashlib.sha256(username.encode("utf-8")).digest()
+    return PALETTE[int.from_bytes(digest[:4], "big") % len(PALETTE)]
+
+
+def complete_user(user: User) -> User:
+    """Fill the identity fields the authenticator left empty (in place)."""
+    if not user.name:
+        user.name = user.username
+    if not user.display_name:
+        user.display_name = user.name
+    if not user.initials:
+        user.initials = make_initials(user.display_name, user.username)
+    if not user.color:
+        user.color = make_color(user.username)
+    return user
+
+
+def public_identity(user: User, role: Role) -> dict[str, Any]:
+    """The identity every participant sees for ``user``."""
+    return {
+        "username": user.username,
+        "name": user.name,
+        "display_name": user.display_name,
+        "initials": user.initials,
+        "avatar_url": user.avatar_url,
+        "color": user.color,
+        "role": role,
+    }
+
+
+class RTCIdentityMixin:
+    """Completes identities and enforces the server's admission decisions.
+
+    Mixed in front of the server's identity provider class (JupyterHub's
+    ``JupyterHubIdentityProvider`` in a hub, jupyter_server's own otherwise),
+    so its login, cookie and token handling stay exactly as they were.
+    """
+
+    async def get_user(self, handler: RequestHandler) -> User | None:
+        user = await ensure_async(super().get_user(handler))  # type: ignore[misc]
+        if user is None:
+            return None
+        complete_user(user)
+        gate = handler.settings.get("rtc_presence_gate")
+        if gate is not None:
+            gate.admit(handler, user)
+        return user  # type: ignore[no-any-return]
+
+    def identity_model(self, user: User) -> dict[str, Any]:
+        model: dict[str, Any] = super().identity_model(user)  # type: ignore[misc]
+        model["role"] = getattr(user, "rtc_role", "owner")
+        return model
+
+
+class RTCIdentityProvider(RTCIdentityMixin, IdentityProvider):
+    """jupyter_server's default identity provider with completed identities.
+
+    Use it outside JupyterHub:
+    ``c.ServerApp.identity_provider_class = "rtc_presence.identity.RTCIdentityProvider"``.
+    Inside JupyterHub the extension adopts the hub's provider automatically.
+    """
+
+
+_adopted: dict[type, type] = {}
+
+
+def adopt_identity_provider(provider: IdentityProvider) -> IdentityProvider:
+    """Put :class:`RTCIdentityMixin` in front of ``provider``'s class, in place.
+
+    Why in place: JupyterHub's single-user extension forces
+    ``ServerApp.identity_provider_class`` at the highest config priority
+    (``JupyterHubSingleUser.load_config_file``), and the instance already
+    holds the OAuth state (``hub_auth``) when extensions load. Swapping the
+    instance's class to a subclass keeps that state and every behaviour of
+    the original class; ``tests/test_identity.py`` pins it.
+    """
+    cls = type(provider)
+    if issubclass(cls, RTCIdentityMixin):
+        return provider
+    mixed = _adopted.get(cls)
+    if mixed is None:
+        mixed = type(f"RTC{cls.__name__}", (RTCIdentityMixin, cls), {})
+        _adopted[cls] = mixed
+    provider.__class__ = mixed
+    return provider
