@@ -256,3 +256,38 @@ def test_abort_and_close(
         assert reason == ""
 
     jp_asyncio_loop.run_until_complete(body())
+
+
+def test_awareness_timeout_like_a_browser(
+    jp_asyncio_loop: asyncio.AbstractEventLoop,
+    urls: tuple[str, str],
+    jp_auth_header: dict[str, str],
+    notebook: str,
+) -> None:
+    async def body() -> None:
+        http, ws = urls
+        room_id, session_id = await open_session(http, notebook, headers=jp_auth_header)
+        url = room_url(ws, room_id, session_id)
+        silent = await YClient.connect(url, headers=jp_auth_header)
+        browser = await YClient.connect(url, headers=jp_auth_header, awareness_timeout=1.0)
+        try:
+            await browser.set_awareness({"me": 1})
+            await silent.set_awareness({"me": 2})
+            await browser.wait_awareness(lambda st: st.get(silent.client_id) is not None, 5)
+            # The browser renews its own state every timeout / 2 ...
+            await silent.wait_awareness(
+                lambda st: silent.awareness_clocks.get(browser.client_id, 0) >= 2, 5
+            )
+            # ... and drops a state that was not renewed for the timeout.
+            await browser.wait_awareness(lambda st: st.get(silent.client_id) is None, 5)
+            # The frozen client stops answering: nothing more is read.
+            silent.freeze()
+            before = silent.messages_received
+            await browser.set_awareness({"me": 3})
+            await asyncio.sleep(0.3)
+            assert silent.messages_received == before
+        finally:
+            silent.abort()
+            await browser.close()
+
+    jp_asyncio_loop.run_until_complete(body())

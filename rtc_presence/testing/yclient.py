@@ -303,6 +303,13 @@ class YClient:
         self._reader_task: asyncio.Task[None] | None = None
         self._writer_task: asyncio.Task[None] | None = None
         self._subscription: pycrdt.Subscription | None = None
+        self._ticker_task: asyncio.Task[None] | None = None
+        self._awareness_timeout: float | None = None
+        #: ``time.monotonic()`` of the last applied awareness entry per client id.
+        self.awareness_updated_at: dict[int, float] = {}
+        self._local_state: dict[str, Any] | None = None
+        self._local_state_at = 0.0
+        self.frozen = False
 
     # -- construction -------------------------------------------------------
 
@@ -317,12 +324,19 @@ class YClient:
         wait_synced: bool = True,
         timeout: float = 10,
         max_queue: int | None = 4096,
+        awareness_timeout: float | None = None,
     ) -> YClient:
         """Open the websocket, start the sync handshake and (by default) wait for it.
 
         ``client_id`` is the awareness client id used by default (the Doc's own
         client id otherwise); when ``doc`` is not given and ``client_id`` is, the
         new Doc gets that client id too.
+
+        ``awareness_timeout`` (seconds) turns on what y-protocols' ``Awareness`` does
+        in a browser (``outdatedTimeout``, 30 s there): the own state is renewed
+        every ``timeout / 2`` and remote states not updated for ``timeout`` are
+        removed locally (checked every ``timeout / 10``). Off by default, so
+        ``awareness`` shows exactly what the server sent.
         """
         if doc is None:
             doc = Doc(client_id=client_id) if client_id is not None else Doc()
@@ -351,6 +365,9 @@ class YClient:
         self._subscription = doc.observe(self._on_local_transaction)
         self._reader_task = asyncio.create_task(self._reader())
         self._writer_task = asyncio.create_task(self._writer())
+        if awareness_timeout is not None and awareness_timeout > 0:
+            self._awareness_timeout = awareness_timeout
+            self._ticker_task = asyncio.create_task(self._awareness_ticker(awareness_timeout))
         # Our SyncStep1: ask the server for what we miss.
         await self._send(create_sync_message(doc))
         if wait_synced:
@@ -520,6 +537,9 @@ class YClient:
         if clock is None:
             clock = max(self._own_clocks.get(cid, -1), self.awareness_clocks.get(cid, -1)) + 1
         self._own_clocks[cid] = max(clock, self._own_clocks.get(cid, -1))
+        if cid == self.client_id:
+            self._local_state = state
+            self._local_state_at = time.monotonic()
         payload = encode_awareness_update([(cid, clock, state)])
         await self._ws.send(create_awareness_message(payload))
 
@@ -537,6 +557,16 @@ class YClient:
         if self._reader_task is not None:
             with contextlib.suppress(BaseException):
                 await asyncio.wait_for(self._reader_task, 5)
+
+    def freeze(self) -> None:
+        """Stop reading from the socket and stop sending (a hung or partitioned client).
+
+        The TCP connection stays open, so the server only notices through its own
+        pings or timeouts (pings are not answered because nothing is read).
+        """
+        self.frozen = True
+        self._ws.transport.pause_reading()
+        self._finish()
 
     def abort(self) -> None:
         """Drop the TCP connection without a close handshake (a crashed client)."""
@@ -556,6 +586,8 @@ class YClient:
             self._subscription = None
         if self._writer_task is not None and not self._writer_task.done():
             self._writer_task.cancel()
+        if self._ticker_task is not None and not self._ticker_task.done():
+            self._ticker_task.cancel()
 
     # -- internals ---------------------------------------------------------------
 
@@ -581,6 +613,26 @@ class YClient:
                 self.last_error = exc
             finally:
                 self._outbox.task_done()
+
+    async def _awareness_ticker(self, timeout: float) -> None:
+        """y-protocols' outdated-state check and keep-alive renewal."""
+        while not self._closed.is_set() and not self.frozen:
+            await asyncio.sleep(timeout / 10)
+            now = time.monotonic()
+            if self._local_state is not None and now - self._local_state_at >= timeout / 2:
+                with contextlib.suppress(ConnectionClosed):
+                    await self.set_awareness(self._local_state)
+            removed = False
+            for client_id, updated_at in list(self.awareness_updated_at.items()):
+                if (
+                    client_id != self.client_id
+                    and now - updated_at >= timeout
+                    and self.awareness.get(client_id) is not None
+                ):
+                    self.awareness[client_id] = None
+                    removed = True
+            if removed:
+                self._notify_awareness()
 
     def _apply_remote(self, update: bytes) -> None:
         self._applying_remote = True
@@ -681,6 +733,7 @@ class YClient:
                 if applied:
                     self.awareness_clocks[client_id] = clock
                     self.awareness[client_id] = state
+                    self.awareness_updated_at[client_id] = time.monotonic()
                     changed = True
                 entry = AwarenessEntry(client_id, clock, state, received_at, applied)
                 self._remember(self.awareness_log, entry)
