@@ -112,7 +112,7 @@ class RTCPresence(ExtensionApp):
         hub_auth = getattr(identity_provider, "hub_auth", None)
         self.state = RTCState(self, hub_auth)
         # Global settings: the identity provider and the room handler read them.
-        self.server.web_app.settings["rtc_presence"] = self.state
+        self.server.web_app.settings["rtc_presence_state"] = self.state
         self.server.web_app.settings["rtc_presence_gate"] = self.state.gate
         self._rooms_installed = self._install_rooms()
 

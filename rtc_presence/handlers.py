@@ -30,7 +30,7 @@ class RTCAPIHandler(APIHandler):
 
     @property
     def rtc(self) -> RTCState:
-        state: RTCState = self.settings["rtc_presence"]
+        state: RTCState = self.settings["rtc_presence_state"]
         return state
 
     async def prepare(self) -> None:  # type: ignore[override]  # upstream's own override
@@ -107,7 +107,7 @@ class PresenceStreamHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
         await super().get(*args, **kwargs)
 
     def open(self, *args: Any, **kwargs: Any) -> None:
-        rtc: RTCState = self.settings["rtc_presence"]
+        rtc: RTCState = self.settings["rtc_presence_state"]
         self.set_nodelay(True)
         self.write_message(json.dumps({"type": "snapshot", "people": rtc.presence.people()}))
         self._unsubscribe = rtc.presence.subscribe(self._send)
@@ -125,7 +125,7 @@ class PresenceStreamHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
-        self.settings["rtc_presence"].streams.discard(self)
+        self.settings["rtc_presence_state"].streams.discard(self)
 
 
 class OwnerHandler(RTCAPIHandler):

@@ -57,7 +57,7 @@ class RTCRoomHandler(YDocWebSocketHandler):
 
     def initialize(self, **kwargs: Any) -> None:
         super().initialize(**kwargs)
-        self._rtc = self.settings["rtc_presence"]
+        self._rtc = self.settings["rtc_presence_state"]
         self._presence_conn = None
         self._released = False
         self._user_json = "{}"

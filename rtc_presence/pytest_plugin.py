@@ -1,0 +1,165 @@
+"""Reusable pytest fixtures: a real Jupyter server with jupyter-collaboration
+and rtc-presence, several verified users, and real Yjs websocket clients.
+
+Use it with
+``pytest_plugins = ["pytest_jupyter.jupyter_server", "rtc_presence.pytest_plugin"]``
+(in that order: our ``jp_server_config`` overrides pytest-jupyter's). It builds on
+pytest-jupyter's ``jp_serverapp`` (an in-process server listening on
+127.0.0.1 on a free port, stopped at the end of the test).
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nbformat
+import pytest
+from traitlets.config import Config
+from websockets.asyncio.client import ClientConnection, connect
+
+from .testing.identity import TokenIdentityProvider
+from .testing.yclient import YClient, open_session, room_url
+
+
+
+#: token -> identity. alice owns the server; bob and carol are guests;
+#: carol's authenticator-provided initials and color must win.
+TEST_USERS: dict[str, dict[str, Any]] = {
+    "alice-token": {"username": "alice", "display_name": "Alice Martin"},
+    "bob-token": {"username": "bob", "display_name": "Bob Dupont"},
+    "carol-token": {
+        "username": "carol",
+        "display_name": "Carol Nguyen",
+        "initials": "CaN",
+        "color": "#123456",
+    },
+    "mallory-token": {"username": "mallory", "display_name": "Mallory"},
+}
+
+
+@pytest.fixture
+def rtc_users() -> dict[str, dict[str, Any]]:
+    """The users of the test server (token -> identity fields)."""
+    return TEST_USERS
+
+
+@pytest.fixture
+def rtc_config() -> dict[str, Any]:
+    """Extra ``RTCPresence`` settings for the test server (override per test module)."""
+    return {}
+
+
+@pytest.fixture
+def jp_server_config(rtc_users: dict[str, Any], rtc_config: dict[str, Any]) -> Config:
+    return Config(
+        {
+            "ServerApp": {
+                "jpserver_extensions": {
+                    "jupyter_server_fileid": True,
+                    "jupyter_server_ydoc": True,
+                    "rtc_presence": True,
+                },
+                "identity_provider_class": TokenIdentityProvider,
+                "allow_root": True,
+            },
+            "TokenIdentityProvider": {"users": rtc_users},
+            "RTCPresence": {"owner": "alice", **rtc_config},
+            "YDocExtension": {"document_save_delay": 0.2, "file_poll_interval": 0.5},
+        }
+    )
+
+
+class RTCServer:
+    """Handle on a running test server: HTTP and websocket helpers per user."""
+
+    def __init__(self, app: Any, port: int, base_url: str, root: Path) -> None:
+        self.app = app
+        self.root = root
+        self.http_url = f"http://127.0.0.1:{port}{base_url}"
+        self.ws_url = f"ws://127.0.0.1:{port}{base_url}"
+        self._clients: list[YClient] = []
+
+    @property
+    def state(self) -> Any:
+        return self.app.web_app.settings["rtc_presence_state"]
+
+    @staticmethod
+    def auth(user: str | None) -> dict[str, str]:
+        return {} if user is None else {"Authorization": f"token {user}-token"}
+
+    async def request(
+        self,
+        user: str | None,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        async with httpx.AsyncClient(trust_env=False, timeout=20) as http:
+            return await http.request(
+                method,
+                self.http_url + path.lstrip("/"),
+                content=None if body is None else json.dumps(body),
+                headers={**self.auth(user), **(headers or {})},
+            )
+
+    def notebook(self, name: str = "shared.ipynb", cells: int = 2) -> str:
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell(f"# cell {i}\n") for i in range(cells)]
+        nbformat.write(nb, self.root / name)
+        return name
+
+    async def room(self, user: str, path: str, **kwargs: Any) -> YClient:
+        room_id, session = await open_session(self.http_url, path, headers=self.auth(user))
+        client = await YClient.connect(
+            room_url(self.ws_url, room_id, session), headers=self.auth(user), **kwargs
+        )
+        self._clients.append(client)
+        return client
+
+    async def global_room(self, user: str, **kwargs: Any) -> YClient:
+        url = room_url(self.ws_url, "JupyterLab:globalAwareness")
+        client = await YClient.connect(url, headers=self.auth(user), **kwargs)
+        self._clients.append(client)
+        return client
+
+    async def stream(self, user: str | None) -> ClientConnection:
+        url = self.ws_url + "api/rtc-presence/presence/stream"
+        return await connect(url, additional_headers=self.auth(user), proxy=None)
+
+    def ws(self, path: str, user: str | None) -> Any:
+        query = "" if user is None else "?" + urllib.parse.urlencode({"token": f"{user}-token"})
+        return connect(self.ws_url + path.lstrip("/") + query, proxy=None)
+
+    async def close_all(self) -> None:
+        for client in self._clients:
+            if not client.closed:
+                client.abort()
+
+
+@pytest.fixture
+def rtc_server(
+    jp_serverapp: Any,
+    jp_http_port: int,
+    jp_base_url: str,
+    jp_root_dir: Path,
+    jp_asyncio_loop: asyncio.AbstractEventLoop,
+    http_server: Any,
+) -> Iterator[RTCServer]:
+    """A running Jupyter server with jupyter-collaboration and rtc-presence.
+
+    Async tests run on pytest-jupyter's loop (the server's); fixtures are
+    therefore synchronous and clean up on that loop. ``http_server`` makes
+    pytest-jupyter listen on ``jp_http_port``.
+    """
+    server = RTCServer(jp_serverapp, jp_http_port, jp_base_url, jp_root_dir)
+    try:
+        yield server
+    finally:
+        jp_asyncio_loop.run_until_complete(server.close_all())
