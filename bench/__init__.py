@@ -1,0 +1,1 @@
+"""Benchmarks: stock jupyter-collaboration vs rtc-presence in one interleaved run."""
