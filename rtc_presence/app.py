@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Coroutine
+import weakref
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -160,20 +161,34 @@ class RTCState:
             )
             self.sharing = HubSharing(target, config.hub_request_timeout)
         self.room_awareness = RoomAwarenessMap().get
+        self.room_handlers: weakref.WeakSet[Any] = weakref.WeakSet()
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._revalidator: asyncio.Task[None] | None = None
+        self._periodic: list[asyncio.Task[None]] = []
         self.gate.on_evicted(self._on_evicted)
 
     def start(self) -> None:
-        interval = self.config.revalidate_interval
-        if self.hub_auth is not None and interval > 0:
-            self._revalidator = asyncio.ensure_future(
-                run_every(interval, self.gate.revalidate, self.log)
-            )
+        """Start the periodic jobs (idempotent: also called on first connection,
+        for servers embedded without jupyter_server's start hooks)."""
+        if self._periodic:
+            return
+        cfg = self.config
+        if self.hub_auth is not None and cfg.revalidate_interval > 0:
+            self._every(cfg.revalidate_interval, self.gate.revalidate)
+        if cfg.ping_interval > 0:
+            silence = cfg.ping_interval + cfg.ping_timeout
+            self._every(min(1.0, cfg.ping_timeout or 1.0), lambda: self._sweep(silence))
+
+    def _every(self, interval: float, job: Callable[[], Awaitable[Any]]) -> None:
+        self._periodic.append(asyncio.ensure_future(run_every(interval, job, self.log)))
+
+    async def _sweep(self, silence: float) -> None:
+        from .rooms import sweep_unresponsive  # needs jupyter-collaboration
+
+        sweep_unresponsive(self.room_handlers, silence)
 
     async def stop(self) -> None:
-        if self._revalidator is not None:
-            self._revalidator.cancel()
+        for task in self._periodic:
+            task.cancel()
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.ensure_future(coro)

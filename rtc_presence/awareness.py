@@ -43,6 +43,7 @@ class AwarenessVerdict:
 class _Seen:
     raw: str
     rewritten: str
+    clock: int
 
 
 class RoomAwareness:
@@ -85,6 +86,7 @@ class RoomAwareness:
             return "null"
         seen = self._seen.get(entry.client_id)
         if seen is not None and seen.raw == entry.state_json:
+            seen.clock = entry.clock
             return seen.rewritten
         state = decode_state(entry)
         assert state is not None
@@ -96,17 +98,23 @@ class RoomAwareness:
             if body == "{}"
             else '{"user":' + user_json + "," + body[1:]
         )
-        self._seen[entry.client_id] = _Seen(entry.state_json, rewritten)
+        self._seen[entry.client_id] = _Seen(entry.state_json, rewritten, entry.clock)
         verdict.changed_states.append(state)
         return rewritten
 
-    def release(self, conn: object) -> list[int]:
-        """Forget ``conn``'s client ids; return them."""
-        mine = [cid for cid, owner in self._owners.items() if owner is conn]
-        for cid in mine:
+    def release(self, conn: object) -> list[tuple[int, int]]:
+        """Forget ``conn``'s client ids.
+
+        Returns (client id, next clock) for each of its ids whose last state
+        was not a removal: what others must be told is gone.
+        """
+        live = []
+        for cid in [cid for cid, owner in self._owners.items() if owner is conn]:
             del self._owners[cid]
-            self._seen.pop(cid, None)
-        return mine
+            seen = self._seen.pop(cid, None)
+            if seen is not None:
+                live.append((cid, seen.clock + 1))
+        return live
 
 
 def removal_frame(client_ids_and_clocks: list[tuple[int, int]]) -> bytes:

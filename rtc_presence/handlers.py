@@ -112,6 +112,7 @@ class PresenceStreamHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
         self.write_message(json.dumps({"type": "snapshot", "people": rtc.presence.people()}))
         self._unsubscribe = rtc.presence.subscribe(self._send)
         rtc.streams.add(self)
+        rtc.start()
 
     def _send(self, message: dict[str, Any]) -> None:
         if self.ws_connection is None or self.ws_connection.is_closing():

@@ -10,9 +10,9 @@ pytest-jupyter's ``jp_serverapp`` (an in-process server listening on
 
 from __future__ import annotations
 
+import asyncio
 import json
 import urllib.parse
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,8 +25,6 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from .testing.identity import TokenIdentityProvider
 from .testing.yclient import YClient, open_session, room_url
-
-
 
 #: token -> identity. alice owns the server; bob and carol are guests;
 #: carol's authenticator-provided initials and color must win.
@@ -110,9 +108,12 @@ class RTCServer:
             )
 
     def notebook(self, name: str = "shared.ipynb", cells: int = 2) -> str:
-        nb = nbformat.v4.new_notebook()
-        nb.cells = [nbformat.v4.new_code_cell(f"# cell {i}\n") for i in range(cells)]
-        nbformat.write(nb, self.root / name)
+        nb = nbformat.v4.new_notebook()  # type: ignore[no-untyped-call]
+        nb.cells = [
+            nbformat.v4.new_code_cell(f"# cell {i}\n")  # type: ignore[no-untyped-call]
+            for i in range(cells)
+        ]
+        nbformat.write(nb, self.root / name)  # type: ignore[no-untyped-call]
         return name
 
     async def room(self, user: str, path: str, **kwargs: Any) -> YClient:

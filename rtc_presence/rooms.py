@@ -9,6 +9,8 @@ for ``/api/collaboration/room/...``.
 from __future__ import annotations
 
 import json
+import time
+import weakref
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
@@ -63,16 +65,21 @@ class RTCRoomHandler(YDocWebSocketHandler):
         self._user_json = "{}"
         cfg = self._rtc.config
         self._bucket = TokenBucket(cfg.awareness_rate_limit, 2 * cfg.awareness_rate_limit)
+        self._last_pong = time.monotonic()
 
-    # Tornado reads these per connection; dead peers are closed after
-    # interval + timeout, which triggers the instant awareness removal.
+    # Tornado sends the pings; the pongs are checked by sweep_unresponsive.
+    # Tornado's own timeout is off because it only runs the handler's
+    # on_close after a further 5 s closing handshake with the dead peer.
     @property
     def ping_interval(self) -> float | None:
         return self._rtc.config.ping_interval or None
 
     @property
     def ping_timeout(self) -> float | None:
-        return self._rtc.config.ping_timeout or None
+        return 0
+
+    def on_pong(self, data: bytes) -> None:
+        self._last_pong = time.monotonic()
 
     @property
     def max_message_size(self) -> int:
@@ -85,6 +92,9 @@ class RTCRoomHandler(YDocWebSocketHandler):
         await super().open(room_id)
         if self.ws_connection is None or self.ws_connection.is_closing():
             return
+        self._last_pong = time.monotonic()
+        self._rtc.room_handlers.add(self)
+        self._rtc.start()
         user = self.current_user
         identity = public_identity(user, getattr(user, "rtc_role", "owner"))
         self._user_json = json.dumps(identity, separators=(",", ":"), ensure_ascii=False)
@@ -175,15 +185,11 @@ class RTCRoomHandler(YDocWebSocketHandler):
             self._rtc.emit_room_event("leave", conn.username, conn.room_id, conn.path)
 
     def _broadcast_removal(self, room: YRoom) -> None:
-        guard = self._rtc.room_awareness(room)
-        mine = guard.release(self)
-        awareness = room.awareness
-        gone = [cid for cid in mine if cid in awareness.states]
+        gone = self._rtc.room_awareness(room).release(self)
         if not gone:
             return
-        clocks = [(cid, awareness.meta.get(cid, {}).get("clock", 0) + 1) for cid in gone]
-        awareness.remove_awareness_states(gone, self)
-        frame = removal_frame(clocks)
+        room.awareness.remove_awareness_states([cid for cid, _ in gone], self)
+        frame = removal_frame(gone)
         for client in list(room.clients):
             if client is not self:
                 self._rtc.spawn(client.send(frame))
@@ -214,3 +220,15 @@ def _swap(router: RuleRouter, old: type, new: type) -> int:
             rule.target = new
             count += 1
     return count
+
+
+def sweep_unresponsive(handlers: weakref.WeakSet[RTCRoomHandler], silence: float) -> int:
+    """Close room connections whose peer has not answered a ping for ``silence`` s.
+
+    Closing through the handler releases the person's awareness at once.
+    """
+    now = time.monotonic()
+    dead = [h for h in list(handlers) if now - h._last_pong > silence and not h._released]
+    for handler in dead:
+        handler._reject(1001, "ping timed out")
+    return len(dead)

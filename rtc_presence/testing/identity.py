@@ -28,7 +28,7 @@ class TokenIdentityProvider(IdentityProvider):
             return header[6:].strip()
         return handler.get_query_argument("token", "")
 
-    async def get_user(self, handler: RequestHandler) -> User | None:  # type: ignore[override]
+    async def get_user(self, handler: RequestHandler) -> User | None:
         info: dict[str, Any] | None = self.users.get(self.token_of(handler))
         if info is None:
             return None
