@@ -234,18 +234,24 @@ class RTCState:
         }
         if path:
             data["path"] = path
-        self.config.events().emit(schema_id=EVENTS_SCHEMA_ID, data=data)
+        self._emit(data)
+
+    def _emit(self, data: dict[str, Any]) -> None:
+        # Observability must never break a connection.
+        try:
+            self.config.events().emit(schema_id=EVENTS_SCHEMA_ID, data=data)
+        except Exception:
+            self.log.exception("rtc-presence: could not emit %s event", data.get("action"))
 
     def _on_evicted(self, username: str, by: str, closed: int) -> None:
-        self.config.events().emit(
-            schema_id=EVENTS_SCHEMA_ID,
-            data={
+        self._emit(
+            {
                 "action": "evicted",
                 "username": username,
                 "role": "guest",
                 "by": by,
                 "connections": closed,
-            },
+            }
         )
         self.notify_access()
 

@@ -44,7 +44,7 @@ async def test_user_field_is_the_verified_identity(rtc_server: RTCServer) -> Non
 
 
 async def test_user_field_with_extra_or_missing_keys(rtc_server: RTCServer) -> None:
-    alice, bob, carol = await _pair(rtc_server)
+    _alice, bob, carol = await _pair(rtc_server)
     await bob.set_awareness({"user": {"username": "alice", "isAdmin": True, "color": "red"}})
     await carol.wait_awareness(lambda s: s.get(bob.client_id) is not None, 5)
     user = carol.awareness[bob.client_id]["user"]  # type: ignore[index]
@@ -74,7 +74,7 @@ async def test_forged_client_id_and_null_state_are_dropped(rtc_server: RTCServer
 
 
 async def test_closed_connection_state_removed_at_once(rtc_server: RTCServer) -> None:
-    alice, bob, carol = await _pair(rtc_server)
+    _alice, bob, carol = await _pair(rtc_server)
     await bob.set_awareness({"cursor": 5})
     await carol.wait_awareness(lambda s: s.get(bob.client_id) is not None, 5)
     loop = asyncio.get_running_loop()
@@ -85,7 +85,7 @@ async def test_closed_connection_state_removed_at_once(rtc_server: RTCServer) ->
 
 
 async def test_crashed_client_dropped_by_ping(rtc_server: RTCServer) -> None:
-    alice, bob, carol = await _pair(rtc_server)
+    _alice, bob, carol = await _pair(rtc_server)
     await bob.set_awareness({"cursor": 5})
     await carol.wait_awareness(lambda s: s.get(bob.client_id) is not None, 5)
     # Simulate a frozen peer: stop reading, so pongs never come back.

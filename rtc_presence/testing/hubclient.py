@@ -569,9 +569,13 @@ class HubBrowser:
             if time.monotonic() > deadline:
                 raise HubClientError(f"server of {self.username} not ready in {timeout} s")
             await asyncio.sleep(0.2)
-        # The server's own API (through the OAuth flow, which sets the server's cookie).
+        # Open the server like a browser (the OAuth flow sets the server's cookie; its API
+        # answers 403 rather than redirecting), then wait for its API.
+        r = await self.navigate(f"user/{self.username}/")
+        if r.status_code >= 400:
+            raise HubClientError("open server", r)
         while True:
-            r = await self.navigate(f"user/{self.username}/api/status")
+            r = await self.api().get("api/status")
             if r.status_code == 200:
                 return time.monotonic() - started
             if time.monotonic() > deadline:

@@ -1,0 +1,103 @@
+"""Eviction on a real server: every connection of a person closes at once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from websockets.exceptions import ConnectionClosed
+
+from rtc_presence.pytest_plugin import RTCServer
+from rtc_presence.testing.yclient import append_text, cell_source
+
+
+async def test_evict_closes_everything_and_refuses_until_allowed(rtc_server: RTCServer) -> None:
+    path = rtc_server.notebook()
+    alice = await rtc_server.room("alice", path)
+    carol = await rtc_server.room("carol", path)
+    bob = await rtc_server.room("bob", path)
+    bob_global = await rtc_server.global_room("bob")
+    bob_stream = await rtc_server.stream("bob")
+    await bob.set_awareness({"cursor": 1})
+    await alice.wait_awareness(lambda s: s.get(bob.client_id) is not None, 5)
+
+    resp = await rtc_server.request("bob", "POST", "api/kernels", body={"name": "python3"})
+    assert resp.status_code == 201, resp.text
+    kernel_id = resp.json()["id"]
+    kernel_ws = await rtc_server.ws(f"api/kernels/{kernel_id}/channels", "bob")
+
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    closed = rtc_server.state.gate.evict("bob", by="alice")
+    assert closed == 4  # notebook room, global awareness, presence stream, kernel
+    # awareness gone for others at once, all sockets closed with 4403
+    await alice.wait_awareness(lambda s: s.get(bob.client_id) is None, 1.0)
+    for client in (bob, bob_global):
+        code, reason = await client.wait_closed(1.0)
+        assert (code, reason) == (4403, "access revoked")
+    for ws in (bob_stream, kernel_ws):
+        try:
+            await asyncio.wait_for(ws.recv(), 1.0)
+            while True:
+                await asyncio.wait_for(ws.recv(), 1.0)
+        except ConnectionClosed as exc:
+            assert exc.rcvd is not None and exc.rcvd.code == 4403
+    elapsed = loop.time() - t0
+    assert elapsed < 1.0, elapsed
+
+    # refused over HTTP and websockets until the owner allows again
+    resp = await rtc_server.request("bob", "GET", "api/contents")
+    assert resp.status_code == 403
+    assert "revoked" in resp.json()["message"]
+    try:
+        await rtc_server.room("bob", path)
+        raise AssertionError("revoked guest reconnected")
+    except Exception as exc:
+        assert "403" in str(exc)
+
+    # the others keep working
+    append_text(alice.doc, 0, "after-eviction")
+    await carol.wait_until(lambda: "after-eviction" in str(cell_source(carol.doc, 0)), 5)
+    people = await rtc_server.request("alice", "GET", "api/rtc-presence/presence")
+    assert "bob" not in {p["username"] for p in people.json()["people"]}
+
+    assert rtc_server.state.gate.allow("bob")
+    resp = await rtc_server.request("bob", "GET", "api/contents")
+    assert resp.status_code == 200
+    await rtc_server.request("alice", "DELETE", f"api/kernels/{kernel_id}")
+
+
+async def test_owner_is_never_evicted(rtc_server: RTCServer) -> None:
+    try:
+        rtc_server.state.gate.evict("alice", by="bob")
+        raise AssertionError("owner evicted")
+    except ValueError:
+        pass
+    resp = await rtc_server.request("alice", "GET", "api/contents")
+    assert resp.status_code == 200
+
+
+async def test_evicted_event(rtc_server: RTCServer) -> None:
+    seen: list[dict[str, object]] = []
+
+    async def listener(logger: object, schema_id: str, data: dict[str, object]) -> None:
+        seen.append(data)
+
+    rtc_server.app.event_logger.add_listener(
+        schema_id="https://schema.jupyter.org/rtc_presence/presence/v1", listener=listener
+    )
+    await rtc_server.global_room("bob")
+    rtc_server.state.gate.evict("bob", by="alice")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 5
+    while not any(d["action"] == "evicted" for d in seen):
+        assert loop.time() < deadline
+        await asyncio.sleep(0.02)
+    ev = next(d for d in seen if d["action"] == "evicted")
+    assert json.loads(json.dumps(ev)) == {
+        "action": "evicted",
+        "username": "bob",
+        "role": "guest",
+        "by": "alice",
+        "connections": 1,
+    }

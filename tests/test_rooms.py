@@ -1,0 +1,29 @@
+"""How rtc-presence hooks into jupyter_server_ydoc (pinned behaviour)."""
+
+from __future__ import annotations
+
+import socket
+
+from tornado.httputil import HTTPServerRequest
+
+from rtc_presence.pytest_plugin import RTCServer
+from rtc_presence.rooms import RTCRoomHandler
+
+
+def test_room_route_uses_rtc_handler(rtc_server: RTCServer) -> None:
+    # Pins install_room_handler's swap of tornado Rule.target.
+    web_app = rtc_server.app.web_app
+    base = rtc_server.app.base_url.rstrip("/")
+    request = HTTPServerRequest(
+        method="GET", uri=f"{base}/api/collaboration/room/json:notebook:abc", host="127.0.0.1"
+    )
+    delegate = web_app.find_handler(request)
+    assert delegate.handler_class is RTCRoomHandler
+
+
+async def test_room_sockets_have_nodelay(rtc_server: RTCServer) -> None:
+    path = rtc_server.notebook()
+    await rtc_server.room("alice", path)
+    handler = next(iter(rtc_server.state.room_handlers))
+    sock = handler.ws_connection.stream.socket
+    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
