@@ -34,12 +34,8 @@ from hmac import compare_digest
 from pathlib import Path
 from typing import IO, Any
 
-from jupyterhub.auth import Authenticator
-from traitlets import Dict, Unicode
-
 __all__ = [
     "DEMO_USERS",
-    "DemoAuthenticator",
     "DemoError",
     "DemoOptions",
     "find_configurable_http_proxy",
@@ -74,26 +70,44 @@ class DemoError(Exception):
     """A problem found before starting the hub; the message is meant for the user."""
 
 
-class DemoAuthenticator(Authenticator):
-    """Demo users with one shared password; sets ``user_info`` (display name, initials).
+def _authenticator_class() -> type:
+    # Built on first use: importing jupyterhub takes seconds on a busy machine, and the
+    # launcher itself (argument checks, clear errors) should answer at once.
+    from jupyterhub.auth import Authenticator
+    from traitlets import Dict, Unicode
 
-    Not for production: anyone who knows the password can log in as any demo user.
-    """
+    class DemoAuthenticator(Authenticator):
+        """Demo users with one shared password; sets ``user_info`` (display name, initials).
 
-    password = Unicode(DEFAULT_PASSWORD, config=True, help="The password of every demo user.")
-    user_infos = Dict(
-        config=True,
-        help="User name -> user_info dict (name, display_name, initials, avatar_url, color).",
-    )
+        Not for production: anyone who knows the password can log in as any demo user.
+        """
 
-    async def authenticate(self, handler: Any, data: dict[str, str]) -> dict[str, Any] | None:
-        username = self.normalize_username(data.get("username", ""))
-        password = data.get("password", "")
-        if username not in self.user_infos or not self.password:
-            return None
-        if not compare_digest(password.encode(), self.password.encode()):
-            return None
-        return {"name": username, "user_info": dict(self.user_infos[username])}
+        password = Unicode(DEFAULT_PASSWORD, config=True, help="The password of every demo user.")
+        user_infos = Dict(
+            config=True,
+            help="User name -> user_info dict (name, display_name, initials, avatar_url, color).",
+        )
+
+        async def authenticate(self, handler: Any, data: dict[str, str]) -> dict[str, Any] | None:
+            username = self.normalize_username(data.get("username", ""))
+            password = data.get("password", "")
+            if username not in self.user_infos or not self.password:
+                return None
+            if not compare_digest(password.encode(), self.password.encode()):
+                return None
+            return {"name": username, "user_info": dict(self.user_infos[username])}
+
+    DemoAuthenticator.__module__ = __name__
+    return DemoAuthenticator
+
+
+def __getattr__(name: str) -> Any:
+    """``DemoAuthenticator`` (a JupyterHub ``Authenticator``) is created on first access."""
+    if name == "DemoAuthenticator":
+        cls = _authenticator_class()
+        globals()[name] = cls
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def prepare_home(spawner: Any) -> None:
@@ -222,7 +236,9 @@ def _free_port(ip: str = "127.0.0.1") -> int:
 # ---------------------------------------------------------------- config file
 
 
-def write_config(options: DemoOptions, chp: Path, marker: str) -> Path:
+def write_config(
+    options: DemoOptions, chp: Path, marker: str, *, hub_port: int, proxy_api_port: int
+) -> Path:
     """Write ``jupyterhub_config.py`` into the state directory and return its path."""
     state = options.state_dir.resolve()
     bin_dir = Path(sys.executable).parent
@@ -230,9 +246,8 @@ def write_config(options: DemoOptions, chp: Path, marker: str) -> Path:
     args = ["--ServerApp.allow_root=True"] if os.geteuid() == 0 else []
     path_env = os.pathsep.join([str(bin_dir), os.environ.get("PATH", os.defpath)])
     environment = {"PATH": path_env, MARKER_ENV: marker}
-    if os.environ.get("PYTHONPATH"):
-        environment["PYTHONPATH"] = os.environ["PYTHONPATH"]
     r = repr
+    users = "\n".join(f"    {r(name)}: {r(info)}," for name, info in DEMO_USERS.items())
     text = f"""\
 # JupyterHub configuration written by `rtc-presence demo` (regenerated at every start).
 # A complete, local, single-machine example of a hub with rtc-presence; NOT for production
@@ -248,8 +263,8 @@ c.JupyterHub.port = {options.port}
 c.JupyterHub.public_url = {r(options.url)}
 # The hub's internal API and the proxy's API: loopback only, free ports picked at start.
 c.JupyterHub.hub_ip = "127.0.0.1"
-c.JupyterHub.hub_port = {_free_port()}
-c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{_free_port()}"
+c.JupyterHub.hub_port = {hub_port}
+c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{proxy_api_port}"
 c.ConfigurableHTTPProxy.command = [{r(str(chp))}]
 c.ConfigurableHTTPProxy.pid_file = {r(str(state / "jupyterhub-proxy.pid"))}
 
@@ -264,9 +279,11 @@ c.JupyterHub.cleanup_proxy = True
 
 # Demo users with display names and initials (user_info), one shared password.
 c.JupyterHub.authenticator_class = DemoAuthenticator
-c.DemoAuthenticator.user_infos = {r(DEMO_USERS)}
+c.DemoAuthenticator.user_infos = {{
+{users}
+}}
 c.DemoAuthenticator.password = {r(options.password)}
-c.Authenticator.allowed_users = {r(set(DEMO_USERS))}
+c.Authenticator.allowed_users = {{{", ".join(r(u) for u in DEMO_USERS)}}}
 
 # One local process per user, home folders under the state directory.
 c.JupyterHub.spawner_class = "simple"
@@ -416,7 +433,9 @@ def _run_locked(options: DemoOptions, chp: Path, out: IO[str]) -> int:
             file=out,
         )
     marker = f"{prefix}{uuid.uuid4().hex}"
-    config = write_config(options, chp, marker)
+    hub_port, proxy_api_port = _free_port(), _free_port()
+    config = write_config(options, chp, marker, hub_port=hub_port, proxy_api_port=proxy_api_port)
+    hub_api = f"http://127.0.0.1:{hub_port}/"
 
     env = dict(os.environ)
     env[MARKER_ENV] = marker
@@ -467,7 +486,9 @@ def _run_locked(options: DemoOptions, chp: Path, out: IO[str]) -> int:
         while proc.poll() is None:
             if stop_deadline is not None and time.monotonic() >= stop_deadline:
                 break
-            if not ready and stop_requests == 0 and _hub_ready(options.url):
+            # The hub's own port first (polling the proxy before it has the hub's route
+            # makes it log errors), then the public URL.
+            if not ready and stop_requests == 0 and _hub_ready(hub_api) and _hub_ready(options.url):
                 ready = True
                 elapsed = time.monotonic() - started
                 print(

@@ -112,6 +112,7 @@ class DemoHub:
         self.env = env
         self.process: subprocess.Popen[bytes] | None = None
         self.startup_seconds: float | None = None
+        self.leftovers_at_exit: list[int] = []
         self._log_file: IO[bytes] | None = None
 
     def command(self) -> list[str]:
@@ -178,18 +179,23 @@ class DemoHub:
         self.startup_seconds = time.monotonic() - started
         return self
 
-    async def stop(self, timeout: float = 30.0) -> float:
-        """Stop the demo (SIGTERM, then SIGKILL after ``timeout``); return seconds taken."""
+    async def stop(self, timeout: float = 30.0, sig: int = signal.SIGTERM) -> float:
+        """Stop the demo (``sig``, then SIGKILL after ``timeout``); return seconds taken.
+
+        ``sig=signal.SIGINT`` is what Ctrl-C in a terminal sends.
+        """
         started = time.monotonic()
         proc = self.process
         if proc is not None and proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGTERM)
+                proc.send_signal(sig)
             try:
                 await asyncio.to_thread(proc.wait, timeout)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 await asyncio.to_thread(proc.wait)
+        # What the demo left behind by itself (tests assert it is nothing), then clean up.
+        self.leftovers_at_exit = self.leftover_pids()
         kill_marked(f"{self.state_dir}:")
         if self._log_file is not None:
             self._log_file.close()
