@@ -22,6 +22,7 @@ import psutil
 
 from rtc_presence.testing.yclient import open_session, room_url
 
+from .profiling import Recorder, render, top_frames
 from .report import render_markdown
 from .server import Server, dumps, git_revision, versions
 from .worker import worker_main
@@ -46,8 +47,16 @@ class Config:
     crash_observers: int
     awareness_timeout: float
     fresh_servers_per_n: bool
+    sync_reps: int
+    block: int
+    storm_blocks: int
     setups: list[tuple[str, bool]]
     name: str
+    apply_updates: bool = False
+    drain_seconds: float = 1.0
+    settle_seconds: float = 1.0
+    profile: bool = False
+    profile_dir: str = ""
     notes: list[str] = field(default_factory=list)
 
 
@@ -61,12 +70,12 @@ def make_config(args: argparse.Namespace) -> Config:
 
     def edits_for(n: int) -> int:
         if quick:
-            return 60
+            return 40
         return 200 if n <= 50 else (150 if n <= 100 else 100)
 
     def aw_for(n: int) -> int:
         if quick:
-            return 40
+            return 30
         if n <= 2:
             return 100
         return 200 if n <= 50 else (150 if n <= 100 else 100)
@@ -81,7 +90,7 @@ def make_config(args: argparse.Namespace) -> Config:
         ns=ns,
         edits={n: edits_for(n) for n in ns},
         awareness={n: aw_for(n) for n in ns},
-        storm_seconds=args.storm_seconds if args.storm_seconds else (5.0 if quick else 15.0),
+        storm_seconds=args.storm_seconds if args.storm_seconds else (2.5 if quick else 15.0),
         storm_rate=20.0,
         edit_gap=0.01,
         round_timeout=5.0,
@@ -90,8 +99,14 @@ def make_config(args: argparse.Namespace) -> Config:
         crash_observers=8,
         awareness_timeout=30.0,
         fresh_servers_per_n=not quick,
+        sync_reps=1 if quick else 3,
+        block=10 if quick else 20,
+        storm_blocks=1 if quick else 3,
         setups=setups,
         name=args.name or ("aa" if args.aa else "latest"),
+        apply_updates=bool(args.apply_updates),
+        drain_seconds=0.5 if quick else 1.0,
+        settle_seconds=0.3 if quick else 1.0,
     )
 
 
@@ -241,84 +256,153 @@ def cpu_seconds(proc: psutil.Process) -> float:
     return float(t.user + t.system)
 
 
-def run_rounds(
-    pool: Pool, workers: list[int], kind: str, count: int, n: int, gap: float, timeout: float
-) -> dict[str, Any]:
-    """``count`` rounds, one sender at a time (rotating); latency sender -> each other client."""
-    latencies: list[float] = []
-    missing = 0
-    timeouts = 0
-    t_start = time.monotonic()
-    for k in range(count):
-        sender = k % n
-        for w in workers:
-            pool.send(w, "round", kind=kind, k=k, sender=sender)
-        got = pool.expect_many(workers, {"done"}, timeout)
-        late = [w for w, msg in got.items() if msg is None]
-        if late:
-            timeouts += 1
-            for w in late:
-                pool.send(w, "collect_round")
-            got.update(pool.expect_many(late, {"partial"}, 5))
-        t_send = None
-        times: list[float] = []
-        for msg in got.values():
-            if msg is None:
-                continue
-            _, rk, ts, tlist = msg
-            if rk != k:
-                continue
-            if ts is not None:
-                t_send = ts
-            times.extend(tlist)
-        if t_send is None:
-            raise RuntimeError(f"{kind} round {k}: sender's worker did not report")
-        latencies.extend(t - t_send for t in times)
-        missing += (n - 1) - len(times)
-        if gap > 0:
-            time.sleep(gap)
+@dataclass
+class Room:
+    """One setup's notebook room at one N, and which worker hosts which client."""
+
+    server: Server
+    group: str
+    url: str
+    gids: list[int]
+    workers: list[int]
+    assignment: list[list[int]]
+    sproc: psutil.Process
+
+    @property
+    def n(self) -> int:
+        return len(self.gids)
+
+
+class Counter:
+    def __init__(self) -> None:
+        self.value = 0
+
+    def next(self) -> int:
+        self.value += 1
+        return self.value
+
+
+def one_round(
+    pool: Pool, room: Room, kind: str, k: int, sender: int, timeout: float
+) -> tuple[list[float], int, bool]:
+    """One round: ``sender`` sends marker ``k``; latencies to every other client."""
+    for w in room.workers:
+        pool.send(w, "round", kind=kind, k=k, sender=sender, group=room.group)
+    got = pool.expect_many(room.workers, {"done"}, timeout)
+    late = [w for w, msg in got.items() if msg is None]
+    if late:
+        for w in late:
+            pool.send(w, "collect_round")
+        got.update(pool.expect_many(late, {"partial"}, 5))
+    t_send = None
+    times: list[float] = []
+    for msg in got.values():
+        if msg is None:
+            continue
+        _, rk, ts, tlist = msg
+        if rk != k:
+            continue
+        if ts is not None:
+            t_send = ts
+        times.extend(tlist)
+    if t_send is None:
+        raise RuntimeError(f"{room.group} {kind} round {k}: the sender's worker did not report")
+    return [t - t_send for t in times], (room.n - 1) - len(times), bool(late)
+
+
+def run_rounds_interleaved(
+    pool: Pool,
+    rooms: list[Room],
+    kind: str,
+    count: int,
+    gap: float,
+    timeout: float,
+    block: int,
+    counter: Counter,
+) -> dict[str, dict[str, Any]]:
+    """``count`` rounds per room, one sender at a time (rotating through the clients),
+    in blocks of ``block`` rounds alternating between the rooms (A/B interleaving)."""
+    acc = {
+        r.group: {"lat": [], "missing": 0, "timeouts": 0, "done": 0, "seconds": 0.0} for r in rooms
+    }
+    while any(acc[r.group]["done"] < count for r in rooms):
+        for room in rooms:
+            a = acc[room.group]
+            t0 = time.monotonic()
+            for _ in range(min(block, count - a["done"])):
+                sender = room.gids[a["done"] % room.n]
+                lat, missing, late = one_round(pool, room, kind, counter.next(), sender, timeout)
+                a["lat"].extend(lat)
+                a["missing"] += missing
+                a["timeouts"] += int(late)
+                a["done"] += 1
+                if gap > 0:
+                    time.sleep(gap)
+            a["seconds"] += time.monotonic() - t0
     return {
-        "latency_ms": summarize_ms(latencies),
-        "rounds": count,
-        "missing_receipts": missing,
-        "rounds_timed_out": timeouts,
-        "seconds": time.monotonic() - t_start,
+        g: {
+            "latency_ms": summarize_ms(a["lat"]),
+            "rounds": a["done"],
+            "missing_receipts": a["missing"],
+            "rounds_timed_out": a["timeouts"],
+            "seconds": a["seconds"],
+        }
+        for g, a in acc.items()
     }
 
 
-def run_storm(
-    pool: Pool,
-    workers: list[int],
-    assignment: list[list[int]],
-    n: int,
-    seconds: float,
-    rate: float,
-    server: psutil.Process,
-) -> dict[str, Any]:
+PROFILES: dict[str, list[Path]] = {}
+
+
+def start_profiles(cfg: Config, room: Room, pool: Pool, phase: str, seconds: float) -> list[Any]:
+    if not cfg.profile:
+        return []
+    base = Path(cfg.profile_dir)
+    recs = []
+    for role, pid in (("server", room.sproc.pid), ("client", pool.pids[room.workers[0]])):
+        key = f"{room.group} N={room.n} {phase} {role}"
+        out = base / f"{room.group}-n{room.n}-{phase}-{role}-{len(PROFILES.get(key, []))}.raw"
+        recs.append((key, Recorder(pid, seconds, out)))
+    time.sleep(0.2)  # let py-spy attach
+    return recs
+
+
+def finish_profiles(recs: list[Any]) -> None:
+    for key, rec in recs:
+        path = rec.wait()
+        if path is not None:
+            PROFILES.setdefault(key, []).append(path)
+
+
+def storm_block(pool: Pool, room: Room, seconds: float, rate: float, cfg: Config) -> dict[str, Any]:
+    """Every client of the room types in turn, ``rate`` updates/s in total."""
     total = int(seconds * rate)
-    start_at = time.perf_counter() + 0.5
-    owner = {gid: w for w, gids in zip(workers, assignment, strict=True) for gid in gids}
-    schedules: dict[int, list[tuple[float, int, int]]] = {w: [] for w in workers}
+    start_at = time.perf_counter() + 0.15
+    owner = {gid: w for w, gids in zip(room.workers, room.assignment, strict=True) for gid in gids}
+    schedules: dict[int, list[tuple[float, int, int]]] = {w: [] for w in room.workers}
+    sender_of: dict[int, int] = {}
     for k in range(total):
-        gid = k % n
+        gid = room.gids[k % room.n]
+        sender_of[k] = gid
         schedules[owner[gid]].append((start_at + k / rate, gid, k))
-    clients = [psutil.Process(pid) for pid in (pool.pids[w] for w in workers)]
-    for w in workers:
+    clients = [psutil.Process(pool.pids[w]) for w in room.workers]
+    for w in room.workers:
         pool.send(w, "storm", schedule=schedules[w])
-    pool.expect_many(workers, {"storm-armed"}, 10)
-    # measurement window: from the first scheduled send to the end of the drain
+    pool.expect_many(room.workers, {"storm-armed"}, 10)
+    recs = start_profiles(cfg, room, pool, "storm", seconds)
     while time.perf_counter() < start_at:
         time.sleep(0.001)
-    cpu0 = cpu_seconds(server)
+    cpu0 = cpu_seconds(room.sproc)
     ccpu0 = sum(cpu_seconds(c) for c in clients)
     w0 = time.perf_counter()
-    time.sleep(seconds + 1.5)
-    cpu1 = cpu_seconds(server)
+    time.sleep(seconds + cfg.drain_seconds)
+    cpu1 = cpu_seconds(room.sproc)
     ccpu1 = sum(cpu_seconds(c) for c in clients)
     wall = time.perf_counter() - w0
-    for w in workers:
+    finish_profiles(recs)
+    for w in room.workers:
         pool.send(w, "storm_collect")
-    got = pool.expect_many(workers, {"storm"}, 30)
+    got = pool.expect_many(room.workers, {"storm"}, 30)
     sends: dict[int, float] = {}
     recv: list[tuple[int, int, float]] = []
     for msg in got.values():
@@ -326,50 +410,72 @@ def run_storm(
             continue
         sends.update(msg[1])
         recv.extend(msg[2])
-    sender_of = {k: k % n for k in range(total)}
-    latencies = [t - sends[k] for k, gid, t in recv if k in sends and gid != sender_of.get(k)]
-    delivered = len(latencies)
-    expected = len(sends) * (n - 1)
-    server_cpu = cpu1 - cpu0
+    members = set(room.gids)
+    latencies = [
+        t - sends[k]
+        for k, gid, t in recv
+        if k in sends and gid in members and gid != sender_of.get(k)
+    ]
     return {
-        "latency_ms": summarize_ms(latencies),
+        "lat": latencies,
         "sent": len(sends),
         "scheduled": total,
-        "delivered": delivered,
-        "expected": expected,
-        "delivered_ratio": delivered / expected if expected else math.nan,
-        "server_cpu_s": server_cpu,
-        "server_cpu_us_per_delivered": 1e6 * server_cpu / delivered if delivered else math.nan,
-        "server_cpu_util": server_cpu / wall,
-        "client_cpu_util": (ccpu1 - ccpu0) / wall,
-        "client_processes": len(workers),
+        "expected": len(sends) * (room.n - 1),
+        "server_cpu_s": cpu1 - cpu0,
+        "client_cpu_s": ccpu1 - ccpu0,
         "wall_s": wall,
     }
 
 
-def measure_setup_n(pool: Pool, server: Server, n: int, cfg: Config, tag: str) -> dict[str, Any]:
-    """All per-N phases for one server, in a fresh notebook room."""
-    out: dict[str, Any] = {"n": n}
-    sproc = psutil.Process(server.pid)
-    nb = server.new_notebook(f"bench-{tag}-n{n}.ipynb")
-    room_id, session_id = asyncio.run(open_session(server.http_url, nb, headers=server.headers))
-    url = room_url(server.ws_url, room_id, session_id)
-    nw = workers_for(n)
-    workers = list(range(nw))
-    assignment = split(list(range(n)), nw)
-    out["client_processes"] = nw
+def run_storm_interleaved(
+    pool: Pool, rooms: list[Room], seconds: float, rate: float, blocks: int, cfg: Config
+) -> dict[str, dict[str, Any]]:
+    acc: dict[str, list[dict[str, Any]]] = {r.group: [] for r in rooms}
+    for _ in range(blocks):
+        for room in rooms:
+            acc[room.group].append(storm_block(pool, room, seconds / blocks, rate, cfg))
+    out: dict[str, dict[str, Any]] = {}
+    for room in rooms:
+        parts = acc[room.group]
+        lat = [x for p in parts for x in p["lat"]]
+        delivered = len(lat)
+        expected = sum(p["expected"] for p in parts)
+        cpu = sum(p["server_cpu_s"] for p in parts)
+        wall = sum(p["wall_s"] for p in parts)
+        out[room.group] = {
+            "latency_ms": summarize_ms(lat),
+            "sent": sum(p["sent"] for p in parts),
+            "scheduled": sum(p["scheduled"] for p in parts),
+            "delivered": delivered,
+            "expected": expected,
+            "delivered_ratio": delivered / expected if expected else math.nan,
+            "server_cpu_s": cpu,
+            "server_cpu_us_per_delivered": 1e6 * cpu / delivered if delivered else math.nan,
+            "server_cpu_util": cpu / wall if wall else math.nan,
+            "client_cpu_util": sum(p["client_cpu_s"] for p in parts) / wall if wall else math.nan,
+            "client_processes": len(room.workers),
+            "blocks": blocks,
+            "wall_s": wall,
+        }
+    return out
 
-    # The room is loaded by one extra client, so the measured connects find it warm.
-    pool.send(0, "warm", url=url, headers=server.headers)
-    pool.expect(0, {"warm"}, 60)
-    time.sleep(0.5)
-    rss0 = sproc.memory_info().rss
 
-    # --- connect + initial sync, all N at once
-    start_at = time.perf_counter() + 0.3
-    for w, gids in zip(workers, assignment, strict=True):
-        pool.send(w, "connect", url=url, headers=server.headers, gids=gids, start_at=start_at)
-    got = pool.expect_many(workers, {"connected"}, 180)
+def connect_group(pool: Pool, room: Room, cfg: Config, profile: bool) -> dict[str, Any]:
+    """Connect all N clients of the room at the same instant; time to all synced."""
+    recs = start_profiles(cfg, room, pool, "sync", 2.0) if profile else []
+    start_at = time.perf_counter() + 0.15
+    for w, gids in zip(room.workers, room.assignment, strict=True):
+        pool.send(
+            w,
+            "connect",
+            url=room.url,
+            headers=room.server.headers,
+            gids=gids,
+            start_at=start_at,
+            group=room.group,
+        )
+    got = pool.expect_many(room.workers, {"connected"}, 180)
+    finish_profiles(recs)
     synced: list[float] = []
     errors: list[str] = []
     for w, msg in got.items():
@@ -378,47 +484,103 @@ def measure_setup_n(pool: Pool, server: Server, n: int, cfg: Config, tag: str) -
             continue
         synced.extend(msg[1]["synced_at"])
         errors.extend(msg[1]["errors"])
-    per_client = sorted(t - start_at for t in synced)
-    out["sync"] = {
-        "all_synced_ms": 1000 * max(per_client) if per_client else math.nan,
-        "client_ms": summarize_ms(per_client),
-        "connected": len(synced),
-        "errors": errors[:10],
-    }
-    if len(synced) != n:
+    if len(synced) != room.n:
         raise RuntimeError(
-            f"{server.setup} N={n}: only {len(synced)} clients connected: {errors[:3]}"
+            f"{room.group} N={room.n}: only {len(synced)} clients connected: {errors[:3]}"
         )
+    per_client = sorted(t - start_at for t in synced)
+    return {"all_ms": 1000 * per_client[-1], "client_median_ms": 1000 * percentile(per_client, 50)}
 
-    time.sleep(1.0)
-    rss1 = sproc.memory_info().rss
-    out["rss"] = {
-        "before_bytes": rss0,
-        "after_bytes": rss1,
-        "per_connection_bytes": (rss1 - rss0) / n,
-    }
+
+def close_group(pool: Pool, room: Room, warm: bool) -> None:
+    for w in room.workers:
+        pool.send(w, "close_group", group=room.group, warm=warm)
+    pool.expect_many(room.workers, {"closed"}, 60)
+
+
+def measure_n(
+    pool: Pool, servers: list[Server], n: int, cfg: Config, order: list[int], counter: Counter
+) -> dict[str, dict[str, Any]]:
+    """All per-N phases for every setup, interleaved A/B within each phase."""
+    nw = workers_for(n)
+    rooms: list[Room] = []
+    for i in order:
+        server = servers[i]
+        nb = server.new_notebook(f"bench-n{n}.ipynb")
+        room_id, session_id = asyncio.run(open_session(server.http_url, nb, headers=server.headers))
+        gids = [i * 100_000 + j for j in range(n)]
+        rooms.append(
+            Room(
+                server=server,
+                group=server.setup,
+                url=room_url(server.ws_url, room_id, session_id),
+                gids=gids,
+                workers=list(range(nw)),
+                assignment=split(gids, nw),
+                sproc=psutil.Process(server.pid),
+            )
+        )
+    out: dict[str, dict[str, Any]] = {r.group: {"n": n, "client_processes": nw} for r in rooms}
+
+    # The room is loaded by one extra client, so the measured connects find it warm.
+    for room in rooms:
+        pool.send(0, "warm", url=room.url, headers=room.server.headers, group=room.group)
+        pool.expect(0, {"warm"}, 60)
+    time.sleep(cfg.settle_seconds)
+
+    # --- connect + initial sync of all N at once; repeated, alternating A/B.
+    syncs: dict[str, list[dict[str, Any]]] = {r.group: [] for r in rooms}
+    for rep in range(cfg.sync_reps):
+        reps_order = rooms if rep % 2 == 0 else list(reversed(rooms))
+        for room in reps_order:
+            rss0 = room.sproc.memory_info().rss
+            syncs[room.group].append(connect_group(pool, room, cfg, rep == 0))
+            if rep == 0:
+                time.sleep(cfg.settle_seconds)
+                rss1 = room.sproc.memory_info().rss
+                out[room.group]["rss"] = {
+                    "before_bytes": rss0,
+                    "after_bytes": rss1,
+                    "per_connection_bytes": (rss1 - rss0) / n,
+                }
+            if rep < cfg.sync_reps - 1:
+                close_group(pool, room, warm=False)
+                time.sleep(cfg.settle_seconds / 2)
+    for room in rooms:
+        alls = sorted(x["all_ms"] for x in syncs[room.group])
+        out[room.group]["sync"] = {
+            "all_synced_ms": percentile(alls, 50),
+            "all_synced_ms_runs": [x["all_ms"] for x in syncs[room.group]],
+            "client_median_ms_runs": [x["client_median_ms"] for x in syncs[room.group]],
+        }
 
     # --- edit fan-out, one sender at a time
-    out["edit"] = run_rounds(pool, workers, "E", cfg.edits[n], n, cfg.edit_gap, cfg.round_timeout)
+    edits = run_rounds_interleaved(
+        pool, rooms, "E", cfg.edits[n], cfg.edit_gap, cfg.round_timeout, cfg.block, counter
+    )
     # --- awareness fan-out; paced so that no client sends more than 20 updates/s
     aw_gap = max(cfg.edit_gap, 0.05 / n)
-    out["awareness"] = run_rounds(
-        pool, workers, "A", cfg.awareness[n], n, aw_gap, cfg.round_timeout
+    aws = run_rounds_interleaved(
+        pool, rooms, "A", cfg.awareness[n], aw_gap, cfg.round_timeout, cfg.block, counter
     )
     # --- typing storm
-    out["storm"] = run_storm(pool, workers, assignment, n, cfg.storm_seconds, cfg.storm_rate, sproc)
-
-    closed: list[Any] = []
-    for w in workers:
-        pool.send(w, "stats")
-    for msg in pool.expect_many(workers, {"stats"}, 10).values():
-        if msg is not None and msg[1]["closed"]:
-            closed.append(msg[1])
-    out["closed_connections"] = closed
-
-    for w in workers:
-        pool.send(w, "close_all")
-    pool.expect_many(workers, {"closed"}, 30)
+    storms = run_storm_interleaved(
+        pool, rooms, cfg.storm_seconds, cfg.storm_rate, cfg.storm_blocks, cfg
+    )
+    for room in rooms:
+        out[room.group]["edit"] = edits[room.group]
+        out[room.group]["awareness"] = aws[room.group]
+        out[room.group]["storm"] = storms[room.group]
+        for w in room.workers:
+            pool.send(w, "stats", group=room.group)
+        closed = [
+            msg[1]
+            for msg in pool.expect_many(room.workers, {"stats"}, 10).values()
+            if msg is not None and msg[1]["closed"]
+        ]
+        out[room.group]["closed_connections"] = closed
+    for room in rooms:
+        close_group(pool, room, warm=True)
     return out
 
 
@@ -522,44 +684,68 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--aa", action="store_true", help="stock vs stock (harness check)")
     parser.add_argument("--no-crash", action="store_true", help="skip the crashed-client test")
     parser.add_argument("--storm-seconds", type=float, default=0.0)
+    parser.add_argument(
+        "--apply-updates",
+        action="store_true",
+        help="receiving clients apply every update to their Doc (heavier clients)",
+    )
     parser.add_argument("--name", default="", help="output file stem (default latest / aa)")
     parser.add_argument(
         "--keep-logs", action="store_true", help="keep the servers' temp dirs and logs"
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="py-spy the servers and client worker 0 during sync and storm phases "
+        "(numbers of a profiled run are not comparable; writes <name>-profile.md)",
     )
     args = parser.parse_args(argv)
     cfg = make_config(args)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if args.profile:
+        cfg.profile = True
+        cfg.name = args.name or "profile"
+        cfg.profile_dir = str(out_dir / f"{cfg.name}-raw")
 
     t_run = time.monotonic()
     env = environment()
     workdir = Path(tempfile.mkdtemp(prefix="rtc-bench-"))
-    pool = Pool(max(MAX_WORKERS if max(cfg.ns) > 100 else workers_for(max(cfg.ns)), 2))
+    pool = Pool(max(workers_for(max(cfg.ns)), 2))
+    for i in range(len(pool.conns)):
+        pool.send(i, "configure", apply_updates=cfg.apply_updates)
+        pool.expect(i, {"configured"}, 10)
     results: dict[str, dict[str, Any]] = {label: {} for label, _ in cfg.setups}
     server_start: dict[str, list[float]] = {label: [] for label, _ in cfg.setups}
     log_errors: dict[str, list[str]] = {}
     crash: dict[str, Any] = {}
     servers: list[Server] = []
+    counter = Counter()
     try:
         for idx, n in enumerate(cfg.ns):
             if not servers or cfg.fresh_servers_per_n:
                 stop_servers(servers, log_errors)
                 servers = start_servers(cfg, workdir)
-            order = servers if idx % 2 == 0 else list(reversed(servers))
-            for server in order:
-                t0 = time.monotonic()
-                res = measure_setup_n(pool, server, n, cfg, server.setup)
-                res["seconds"] = time.monotonic() - t0
-                results[server.setup][str(n)] = res
+            order = list(range(len(servers)))
+            if idx % 2 == 1:
+                order.reverse()
+            t0 = time.monotonic()
+            per_setup = measure_n(pool, servers, n, cfg, order, counter)
+            took = time.monotonic() - t0
+            for label, res in per_setup.items():
+                res["seconds_for_both"] = took
+                results[label][str(n)] = res
                 print(
-                    f"[bench] {server.setup:>12} N={n:<4} "
+                    f"[bench] {label:>12} N={n:<4} "
                     f"edit p50/p99 {res['edit']['latency_ms'].get('p50', math.nan):6.2f}/"
                     f"{res['edit']['latency_ms'].get('p99', math.nan):7.2f} ms  "
-                    f"aw p99 {res['awareness']['latency_ms'].get('p99', math.nan):7.2f} ms  "
+                    f"aw p50/p99 {res['awareness']['latency_ms'].get('p50', math.nan):6.2f}/"
+                    f"{res['awareness']['latency_ms'].get('p99', math.nan):7.2f} ms  "
                     f"sync {res['sync']['all_synced_ms']:7.1f} ms  "
-                    f"({res['seconds']:.1f} s)",
+                    f"storm p99 {res['storm']['latency_ms'].get('p99', math.nan):7.2f} ms",
                     flush=True,
                 )
+            print(f"[bench] N={n} took {took:.1f} s", flush=True)
         if cfg.crash:
             if cfg.fresh_servers_per_n:
                 stop_servers(servers, log_errors)
@@ -576,7 +762,12 @@ def main(argv: list[str] | None = None) -> int:
 
     cfg.notes.append(
         f"client load: {CLIENTS_PER_WORKER} clients per worker process, at most {MAX_WORKERS} "
-        "processes (N=200 -> 4); every client applies every update to its own pycrdt Doc"
+        "processes (N=200 -> 4); receiving clients "
+        + (
+            "apply every update to their pycrdt Doc"
+            if cfg.apply_updates
+            else "do not apply updates after the initial sync (lighter load generator)"
+        )
     )
     data = {
         "environment": env,
@@ -588,6 +779,11 @@ def main(argv: list[str] | None = None) -> int:
         "server_start_s": server_start,
         "run_seconds": time.monotonic() - t_run,
     }
+    if cfg.profile:
+        sections = [f"# py-spy profiles ({cfg.name})", ""]
+        for key, paths in sorted(PROFILES.items()):
+            sections.append(render(key, top_frames(paths)))
+        (out_dir / f"{cfg.name}-profile.md").write_text("\n".join(sections))
     (out_dir / f"{cfg.name}.json").write_text(dumps(data) + "\n")
     (out_dir / f"{cfg.name}.md").write_text(render_markdown(data))
     print(f"[bench] wrote {out_dir / (cfg.name + '.json')} and .md in {data['run_seconds']:.0f} s")

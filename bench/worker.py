@@ -44,7 +44,8 @@ class Worker:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.clients: dict[int, YClient] = {}
-        self.extra: list[YClient] = []
+        self.group_of: dict[int, str] = {}
+        self.extra: dict[str, list[YClient]] = {}
         self.round: Round | None = None
         self.early: dict[tuple[str, int], dict[int, float]] = {}
         self.storm_sends: dict[int, float] = {}
@@ -53,6 +54,11 @@ class Worker:
         self.loop = asyncio.get_running_loop()
         self.stopped = asyncio.Event()
         self.tasks: set[asyncio.Task[Any]] = set()
+        self.apply_updates = False
+
+    async def cmd_configure(self, apply_updates: bool) -> None:
+        self.apply_updates = apply_updates
+        self.reply("configured")
 
     # -- plumbing ------------------------------------------------------------
 
@@ -122,7 +128,9 @@ class Worker:
         self, gid: int, url: str, headers: dict[str, str], timeout: float
     ) -> tuple[int, YClient | None, float, str | None]:
         try:
-            client = await YClient.connect(url, headers=headers, timeout=timeout)
+            client = await YClient.connect(
+                url, headers=headers, timeout=timeout, apply_updates=self.apply_updates
+            )
         except Exception as exc:
             return gid, None, time.perf_counter(), repr(exc)
         return gid, client, time.perf_counter(), None
@@ -133,6 +141,7 @@ class Worker:
         headers: dict[str, str],
         gids: list[int],
         start_at: float,
+        group: str,
         timeout: float = 60,
     ) -> None:
         """Connect ``gids`` concurrently at ``start_at``; each waits for its SyncStep2."""
@@ -151,6 +160,7 @@ class Worker:
                 continue
             synced_at.append(t)
             self.clients[gid] = client
+            self.group_of[gid] = group
             client.on_update(lambda u, t, gid=gid: self.on_update(gid, u, t))
             client.on_awareness(lambda e, gid=gid: self.on_awareness(gid, e))
         self.reply(
@@ -159,18 +169,20 @@ class Worker:
                 "started": started,
                 "synced_at": synced_at,
                 "errors": errors,
-                "client_ids": {gid: c.client_id for gid, c in self.clients.items()},
+                "client_ids": {
+                    gid: self.clients[gid].client_id for gid in gids if gid in self.clients
+                },
             },
         )
 
-    async def cmd_warm(self, url: str, headers: dict[str, str]) -> None:
+    async def cmd_warm(self, url: str, headers: dict[str, str], group: str) -> None:
         """One extra client that loads the room before the measured ones connect."""
         client = await YClient.connect(url, headers=headers, timeout=60)
-        self.extra.append(client)
+        self.extra.setdefault(group, []).append(client)
         self.reply("warm", client.client_id)
 
-    async def cmd_round(self, kind: str, k: int, sender: int) -> None:
-        expected = {gid for gid in self.clients if gid != sender}
+    async def cmd_round(self, kind: str, k: int, sender: int, group: str) -> None:
+        expected = {gid for gid, g in self.group_of.items() if g == group and gid != sender}
         rnd = Round(kind, k, sender, expected)
         self.round = rnd
         early = self.early.pop((kind, k), {})
@@ -219,16 +231,22 @@ class Worker:
         self.storm_sends = {}
         self.storm_recv = []
 
-    async def cmd_stats(self) -> None:
-        closed = [gid for gid, c in self.clients.items() if c.closed]
+    async def cmd_stats(self, group: str) -> None:
+        closed = [
+            gid for gid, c in self.clients.items() if c.closed and self.group_of[gid] == group
+        ]
         codes = {gid: self.clients[gid].close_code for gid in closed}
         errors = [repr(c.last_error) for c in self.clients.values() if c.last_error]
         self.reply("stats", {"closed": closed, "codes": codes, "errors": errors[:5]})
 
-    async def cmd_close_all(self) -> None:
-        clients = list(self.clients.values()) + self.extra
-        self.clients = {}
-        self.extra = []
+    async def cmd_close_group(self, group: str, warm: bool = True) -> None:
+        """Close the group's measured clients (and its warm client when ``warm``)."""
+        gids = [gid for gid, g in self.group_of.items() if g == group]
+        clients = [self.clients.pop(gid) for gid in gids]
+        for gid in gids:
+            del self.group_of[gid]
+        if warm:
+            clients.extend(self.extra.pop(group, []))
         self.round = None
         self.early.clear()
         await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
@@ -287,16 +305,14 @@ class Worker:
             await asyncio.gather(*(o.close() for o in obs), return_exceptions=True)
 
     async def cmd_stop(self) -> None:
-        await self.cmd_close_all_quiet()
-        self.stopped.set()
-
-    async def cmd_close_all_quiet(self) -> None:
-        clients = list(self.clients.values()) + self.extra
+        clients = list(self.clients.values()) + [c for cs in self.extra.values() for c in cs]
         self.clients = {}
-        self.extra = []
+        self.group_of = {}
+        self.extra = {}
         for c in clients:
             with contextlib.suppress(Exception):
                 c.abort()
+        self.stopped.set()
 
 
 async def _amain(conn: Connection) -> None:

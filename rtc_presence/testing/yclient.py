@@ -310,6 +310,7 @@ class YClient:
         self._local_state: dict[str, Any] | None = None
         self._local_state_at = 0.0
         self.frozen = False
+        self.apply_updates = True
 
     # -- construction -------------------------------------------------------
 
@@ -325,6 +326,7 @@ class YClient:
         timeout: float = 10,
         max_queue: int | None = 4096,
         awareness_timeout: float | None = None,
+        apply_updates: bool = True,
     ) -> YClient:
         """Open the websocket, start the sync handshake and (by default) wait for it.
 
@@ -337,6 +339,10 @@ class YClient:
         every ``timeout / 2`` and remote states not updated for ``timeout`` are
         removed locally (checked every ``timeout / 10``). Off by default, so
         ``awareness`` shows exactly what the server sent.
+
+        ``apply_updates=False`` makes a lighter client for load generation: the
+        initial sync is applied, later SYNC_UPDATE payloads are only reported to
+        :meth:`on_update` callbacks, not applied to ``doc`` (local edits still work).
         """
         if doc is None:
             doc = Doc(client_id=client_id) if client_id is not None else Doc()
@@ -362,6 +368,7 @@ class YClient:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self = cls(ws, doc, client_id=client_id)
+        self.apply_updates = apply_updates
         self._subscription = doc.observe(self._on_local_transaction)
         self._reader_task = asyncio.create_task(self._reader())
         self._writer_task = asyncio.create_task(self._writer())
@@ -703,7 +710,9 @@ class YClient:
                 update = Decoder(message[2:]).read_message()
                 if update is None:
                     raise YClientError("truncated sync message")
-                if update != b"\x00\x00":
+                if update != b"\x00\x00" and (
+                    self.apply_updates or sub_type == YSyncMessageType.SYNC_STEP2
+                ):
                     self._apply_remote(update)
                 if sub_type == YSyncMessageType.SYNC_STEP2:
                     self._synced.set()
