@@ -5,7 +5,7 @@
  */
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { IPerson, RtcPresenceClient } from './api';
+import { ApiError, IPerson, RtcPresenceClient } from './api';
 
 /** Close code the server uses when the owner revoked this person. */
 export const CLOSE_REVOKED = 4403;
@@ -88,6 +88,9 @@ export class PresenceModel {
   }
 
   private _connect(): void {
+    if (this._disposed || this._status === 'revoked') {
+      return;
+    }
     this._setStatus('connecting');
     const socket = new WebSocket(this._client.streamUrl());
     this._socket = socket;
@@ -116,6 +119,9 @@ export class PresenceModel {
         return;
       }
       this._setStatus('closed');
+      // A revoked person's reconnection is refused at the HTTP level (403),
+      // which a browser only reports as close code 1006: ask the REST API.
+      this._probeAccess();
       if (FATAL_CODES.has(event.code)) {
         console.warn(
           `rtc-presence: presence stream closed (${event.code} ${event.reason})`
@@ -126,6 +132,21 @@ export class PresenceModel {
       this._attempts += 1;
       this._retryTimer = window.setTimeout(() => this._connect(), delay);
     };
+  }
+
+  private _probeAccess(): void {
+    this._client.info().catch(error => {
+      if (
+        !this._disposed &&
+        this._status !== 'revoked' &&
+        error instanceof ApiError &&
+        error.status === 403
+      ) {
+        window.clearTimeout(this._retryTimer);
+        this._setStatus('revoked');
+        this._revoked.emit();
+      }
+    });
   }
 
   private _handle(message: StreamMessage): void {
