@@ -60,6 +60,8 @@ DEFAULT_PASSWORD = "demo"
 DEFAULT_STATE_DIR = ".rtc-presence-demo"
 CONFIG_NAME = "jupyterhub_config.py"
 LOG_PREFIX = "rtc-presence demo:"
+#: Printed (flushed) once the hub this launcher started answers through the proxy.
+READY_LINE = f"{LOG_PREFIX} ready in"
 #: Environment variable that marks every process the demo starts (hub, proxy, servers,
 #: kernels, terminals inherit it), so that leftovers can be found and stopped precisely.
 MARKER_ENV = "RTC_PRESENCE_DEMO"
@@ -415,8 +417,20 @@ def run_demo(options: DemoOptions, out: IO[str] | None = None) -> int:
     """Run the demo hub until it exits or is interrupted; return its exit code."""
     out = out or sys.stdout
     try:
-        chp = preflight(options)
+        _check_state_dir(options.state_dir)
         with _state_lock(options.state_dir):
+            # The lock is free, so no demo runs on this state directory: whatever still
+            # carries its mark (a hub whose launcher was killed, its proxy, servers,
+            # kernels) is a leftover that would hold the port. Stop it first.
+            state = options.state_dir.resolve()
+            leftovers = kill_marked(f"{state}:")
+            if leftovers:
+                print(
+                    f"{LOG_PREFIX} stopped {len(leftovers)} leftover process(es) of an earlier run",
+                    file=out,
+                    flush=True,
+                )
+            chp = preflight(options)
             return _run_locked(options, chp, out)
     except DemoError as e:
         print(f"{LOG_PREFIX} error: {e}", file=sys.stderr, flush=True)
@@ -426,12 +440,6 @@ def run_demo(options: DemoOptions, out: IO[str] | None = None) -> int:
 def _run_locked(options: DemoOptions, chp: Path, out: IO[str]) -> int:
     state = options.state_dir.resolve()
     prefix = f"{state}:"
-    leftovers = kill_marked(prefix)
-    if leftovers:
-        print(
-            f"{LOG_PREFIX} stopped {len(leftovers)} leftover process(es) of an earlier run",
-            file=out,
-        )
     marker = f"{prefix}{uuid.uuid4().hex}"
     hub_port, proxy_api_port = _free_port(), _free_port()
     config = write_config(options, chp, marker, hub_port=hub_port, proxy_api_port=proxy_api_port)
@@ -492,7 +500,7 @@ def _run_locked(options: DemoOptions, chp: Path, out: IO[str]) -> int:
                 ready = True
                 elapsed = time.monotonic() - started
                 print(
-                    f"{LOG_PREFIX} ready in {elapsed:.1f} s: open {options.url}"
+                    f"{READY_LINE} {elapsed:.1f} s: open {options.url}"
                     f" and log in as alice, bob or carol (password {options.password!r})",
                     file=out,
                     flush=True,

@@ -111,31 +111,40 @@ async def test_demo_boots_a_hub_alice_gets_jupyterlab_and_ctrl_c_stops_everythin
 
 
 @pytest.mark.hub
-async def test_second_start_reuses_the_state_dir_and_a_running_demo_locks_it(
+async def test_second_start_reuses_the_state_dir_even_after_the_launcher_was_killed(
     tmp_path: Path,
 ) -> None:
     state = tmp_path / "state"
-    async with (
-        DemoHub(state, log_path=tmp_path / "first.log") as hub,
-        HubBrowser(hub.url, "bob") as bob,
-    ):
-        await bob.login()
-        api = await bob.hub_api(note="kept across restarts")
-        token = api.token
-    assert (state / "jupyterhub.sqlite").exists()
+    first = DemoHub(state, log_path=tmp_path / "first.log")
+    await first.start()
+    try:
+        async with HubBrowser(first.url, "bob") as bob:
+            await bob.login()
+            token = (await bob.hub_api(note="kept across restarts")).token
+        # the launcher dies without cleaning up (kill -9): its hub and proxy live on
+        assert first.process is not None
+        first.process.kill()
+        first.process.wait()
+        orphans = first.leftover_pids()
+        assert orphans
 
-    async with DemoHub(state, log_path=tmp_path / "second.log") as hub:
-        async with HubBrowser(hub.url, "bob") as bob:
-            r = await bob.client.get(
-                hub.url + "hub/api/user", headers={"Authorization": f"token {token}"}
-            )
-            assert r.status_code == 200
-            assert r.json()["name"] == "bob"
-        other = DemoHub(state, log_path=tmp_path / "third.log")
-        result = run_cli(other)
-        assert result.returncode != 0
-        assert "another rtc-presence demo" in result.stderr
-        assert str(state) in result.stderr
+        async with DemoHub(state, port=first.port, log_path=tmp_path / "second.log") as hub:
+            assert "leftover process(es) of an earlier run" in hub.log_path.read_text()
+            assert alive(orphans) == []
+            async with HubBrowser(hub.url, "bob") as bob:
+                r = await bob.client.get(
+                    hub.url + "hub/api/user", headers={"Authorization": f"token {token}"}
+                )
+                assert r.status_code == 200
+                assert r.json()["name"] == "bob"
+            # while it runs, nobody else may use its state directory
+            result = run_cli(DemoHub(state, log_path=tmp_path / "third.log"))
+            assert result.returncode != 0
+            assert "another rtc-presence demo" in result.stderr
+            assert str(state) in result.stderr
+        assert hub.leftovers_at_exit == []
+    finally:
+        await first.stop()
 
 
 # ---------------------------------------------------------------- refusing to start

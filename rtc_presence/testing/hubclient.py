@@ -40,7 +40,7 @@ from typing import IO, Any
 
 import httpx
 
-from ..demo import DEFAULT_PASSWORD, _marked_pids, _needs_pythonpath, kill_marked
+from ..demo import DEFAULT_PASSWORD, READY_LINE, _marked_pids, _needs_pythonpath, kill_marked
 
 __all__ = [
     "DemoHub",
@@ -113,6 +113,7 @@ class DemoHub:
         self.process: subprocess.Popen[bytes] | None = None
         self.startup_seconds: float | None = None
         self.leftovers_at_exit: list[int] = []
+        self._log_start = 0
         self._log_file: IO[bytes] | None = None
 
     def command(self) -> list[str]:
@@ -148,6 +149,7 @@ class DemoHub:
         self.state_dir.parent.mkdir(parents=True, exist_ok=True)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log_file = self._open_log()
+        self._log_start = self._log_file.tell()
         started = time.monotonic()
         # A plain Popen, not an asyncio subprocess: a session-wide hub may be stopped from
         # another event loop than the one that started it.
@@ -166,10 +168,13 @@ class DemoHub:
                         f"rtc-presence demo exited with {self.process.returncode}"
                         f" before the hub answered:\n{self.log_tail()}"
                     )
-                with contextlib.suppress(httpx.HTTPError):
-                    r = await client.get(self.url + "hub/api/")
-                    if r.status_code == 200:
-                        break
+                # The launcher says its own hub is ready (another process could answer on
+                # the port, e.g. a leftover the launcher is about to stop), and it answers.
+                if READY_LINE.encode() in self._read_log():
+                    with contextlib.suppress(httpx.HTTPError):
+                        r = await client.get(self.url + "hub/api/")
+                        if r.status_code == 200:
+                            break
                 if time.monotonic() > deadline:
                     await self.stop()
                     raise HubClientError(
@@ -201,6 +206,13 @@ class DemoHub:
             self._log_file.close()
             self._log_file = None
         return time.monotonic() - started
+
+    def _read_log(self) -> bytes:
+        """What the demo wrote to the log since this start."""
+        try:
+            return self.log_path.read_bytes()[self._log_start :]
+        except OSError:
+            return b""
 
     def _open_log(self) -> IO[bytes]:
         return self.log_path.open("ab")
