@@ -138,8 +138,14 @@ class DemoOptions:
 
     @property
     def url(self) -> str:
+        """The URL people open (``--public-url``, else where the hub listens)."""
         if self.public_url:
             return self.public_url.rstrip("/") + "/"
+        return self.local_url
+
+    @property
+    def local_url(self) -> str:
+        """Where the proxy listens, as seen from this machine."""
         host = self.ip
         if host in ("", "0.0.0.0"):
             host = "127.0.0.1"
@@ -496,7 +502,12 @@ def _run_locked(options: DemoOptions, chp: Path, out: IO[str]) -> int:
                 break
             # The hub's own port first (polling the proxy before it has the hub's route
             # makes it log errors), then the public URL.
-            if not ready and stop_requests == 0 and _hub_ready(hub_api) and _hub_ready(options.url):
+            if (
+                not ready
+                and stop_requests == 0
+                and _hub_ready(hub_api)
+                and _hub_ready(options.local_url)
+            ):
                 ready = True
                 elapsed = time.monotonic() - started
                 print(

@@ -216,7 +216,9 @@ def test_urls() -> None:
     assert DemoOptions().url == "http://127.0.0.1:8000/"
     assert DemoOptions(ip="0.0.0.0", port=9000).url == "http://127.0.0.1:9000/"
     assert DemoOptions(ip="::1", port=9000).url == "http://[::1]:9000/"
-    assert DemoOptions(public_url="https://hub.example.org").url == "https://hub.example.org/"
+    behind_proxy = DemoOptions(public_url="https://hub.example.org", port=9000)
+    assert behind_proxy.url == "https://hub.example.org/"
+    assert behind_proxy.local_url == "http://127.0.0.1:9000/"
 
 
 def test_generated_config_is_a_complete_hub_config(tmp_path: Path) -> None:
