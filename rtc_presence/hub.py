@@ -97,11 +97,20 @@ def configure(
     and the spawn fails when it asks for one. Calling ``configure`` twice is harmless.
     """
     roles = list(sharing_roles)
-    owner_scopes = [*OWNER_OAUTH_SCOPES, *allowed_scopes_extra]
-    _check_scopes_allowed(owner_scopes[len(OWNER_OAUTH_SCOPES) :], "allowed_scopes_extra")
+    extra = list(allowed_scopes_extra)
+    owner_scopes = [*OWNER_OAUTH_SCOPES, *extra]
+    sections = _spawner_sections(c)
+
+    # Validate everything first: a refused configuration is left as it was.
+    _check_scopes_allowed(extra, "allowed_scopes_extra")
+    _check_server_role(c)
+    _check_sharing_roles(c, roles)
+    for section in sections:
+        current = section.get("server_token_scopes", None)
+        if current is not None and not callable(current):
+            _check_scopes_allowed(list(_materialize(current, [])), "Spawner.server_token_scopes")
 
     _add_sharing_scope(c, roles)
-    sections = _spawner_sections(c)
     for section in sections:
         _merge_oauth_scopes(section, owner_scopes)
         _guard_server_token_scopes(section)
@@ -109,7 +118,6 @@ def configure(
             _wrap_hook(section, "pre_spawn_hook", "server starting")
         if revoke_on_stop:
             _wrap_hook(section, "post_stop_hook", "server stopped")
-    _check_server_role(c)
 
 
 # ---------------------------------------------------------------- revocation
@@ -183,7 +191,8 @@ def _revoking_hook(admin_hook: Hook | None, reason: str, *, revoke_first: bool) 
             raise error
 
     setattr(hook, _MARK, True)
-    hook.__wrapped__ = admin_hook  # type: ignore[attr-defined]
+    if admin_hook is not None:
+        hook.__wrapped__ = admin_hook  # type: ignore[attr-defined]
     hook.__name__ = f"rtc_presence_{'pre_spawn' if revoke_first else 'post_stop'}_hook"
     return hook
 
@@ -212,11 +221,6 @@ def _add_sharing_scope(c: Any, roles: list[str]) -> None:
     for name in roles:
         role = by_name.get(name)
         if role is None:
-            if name != "user":
-                raise ValueError(
-                    f"sharing role {name!r} is not defined in c.JupyterHub.load_roles;"
-                    " define it before calling rtc_presence.hub.configure(c)"
-                )
             extra = set()
             if "extra_user_scopes" in hub:
                 extra = set(_materialize(hub["extra_user_scopes"], set()))
@@ -233,6 +237,21 @@ def _add_sharing_scope(c: Any, roles: list[str]) -> None:
             scopes.append(SHARING_SCOPE)
         role["scopes"] = scopes
     hub["load_roles"] = load_roles
+
+
+def _check_sharing_roles(c: Any, roles: list[str]) -> None:
+    hub = c.JupyterHub
+    defined = (
+        {r.get("name") for r in _materialize(hub["load_roles"], [])}
+        if "load_roles" in hub
+        else set()
+    )
+    missing = [name for name in roles if name != "user" and name not in defined]
+    if missing:
+        raise ValueError(
+            f"sharing role(s) {missing} not defined in c.JupyterHub.load_roles;"
+            " define them before calling rtc_presence.hub.configure(c)"
+        )
 
 
 def _merge_oauth_scopes(section: Any, owner_scopes: list[str]) -> None:
@@ -289,7 +308,7 @@ def _check_server_role(c: Any) -> None:
     hub = c.JupyterHub
     if "load_roles" not in hub:
         return
-    for role in hub["load_roles"]:
+    for role in _materialize(hub["load_roles"], []):
         if role.get("name") == "server" and "scopes" in role:
             _check_scopes_allowed(list(role["scopes"]), "the 'server' role")
 

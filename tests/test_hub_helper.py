@@ -6,6 +6,7 @@ revocation on a real JupyterHub ORM database; the integration test runs a real h
 
 from __future__ import annotations
 
+import copy
 import subprocess
 import sys
 from pathlib import Path
@@ -185,6 +186,27 @@ async def test_server_token_scopes_callable_is_checked_at_spawn() -> None:
     c.Spawner.server_token_scopes = lambda spawner: ["users:activity!user"]
     configure(c)
     assert await c.Spawner.server_token_scopes(SimpleNamespace()) == ["users:activity!user"]
+
+
+@pytest.mark.parametrize(
+    ("setting", "kwargs"),
+    [
+        ({"Spawner": {"server_token_scopes": ["inherit"]}}, {}),
+        ({"JupyterHub": {"load_roles": [{"name": "server", "scopes": ["shares"]}]}}, {}),
+        ({}, {"sharing_roles": ["user", "missing"]}),
+        ({}, {"allowed_scopes_extra": ["inherit"]}),
+    ],
+)
+def test_a_refused_configuration_is_left_unchanged(
+    setting: dict[str, Any], kwargs: dict[str, Any]
+) -> None:
+    c = Config(copy.deepcopy(setting))
+    c.JupyterHub.extra_user_scopes = {"access:services"}
+    c.Spawner.pre_spawn_hook = print
+    before = copy.deepcopy(c)
+    with pytest.raises(ValueError):
+        configure(c, **kwargs)
+    assert {k: v for k, v in c.items() if v} == {k: v for k, v in before.items() if v}
 
 
 def test_allowed_scopes_extra_may_not_add_sharing_beyond_the_server() -> None:
