@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--state-dir",
         type=Path,
         default=Path(".rtc-presence-demo"),
-        help="database, config, logs and the users' homes (.rtc-presence-demo)",
+        help="hub database, generated config and the users' homes (.rtc-presence-demo)",
     )
     demo.add_argument("--password", default="demo", help="password of every demo user (demo)")
     demo.add_argument(
