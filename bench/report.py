@@ -135,6 +135,32 @@ def render_markdown(data: dict[str, Any]) -> str:
     if load:
         lines.append(f"Load during the storm ({b}): " + "; ".join(load) + ".")
         lines.append("")
+    machine = data.get("machine") or {}
+    if machine:
+        lines.append("## The shared machine during each N (both setups)")
+        lines.append("")
+        lines.append(
+            "| N | others' CPU (cores) | ours (cores) | idle | steal | "
+            "2 ms sleep wake-up lateness p50 / p99 (ms) |"
+        )
+        lines.append("|---:|---:|---:|---:|---:|---:|")
+        for n in ns:
+            m = machine.get(n) or {}
+            if not m:
+                continue
+            lines.append(
+                f"| {n} | {m['others_cores']:.2f} | {m['ours_cores']:.2f} | "
+                f"{100 * m['idle_fraction']:.0f}% | {100 * m['steal_fraction']:.1f}% | "
+                f"{m['wakeup_late_ms_p50']:.2f} / {m['wakeup_late_ms_p99']:.2f} |"
+            )
+        lines.append("")
+    src = data.get("rtc_presence_source") or {}
+    if src.get("changed_during_run"):
+        lines.append(
+            "Note: rtc_presence/*.py changed while this run was going on "
+            f"(digests at server starts: {', '.join(src['digests_at_server_starts'])})."
+        )
+        lines.append("")
     errs = data.get("server_log_errors") or {}
     if errs:
         lines.append("Server log errors:")

@@ -12,6 +12,7 @@ import os
 import platform
 import shutil
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from multiprocessing.connection import Connection, wait
@@ -24,7 +25,7 @@ from rtc_presence.testing.yclient import open_session, room_url
 
 from .profiling import Recorder, render, top_frames
 from .report import render_markdown
-from .server import Server, dumps, git_revision, versions
+from .server import Server, dumps, git_dirty, git_revision, versions
 from .worker import worker_main
 
 HERE = Path(__file__).resolve().parent
@@ -352,6 +353,83 @@ def run_rounds_interleaved(
 
 
 PROFILES: dict[str, list[Path]] = {}
+SOURCES: list[str] = []
+
+
+def proc_stat() -> list[int]:
+    """Aggregate CPU tick counters from /proc/stat (user nice system idle iowait irq
+    softirq steal ...)."""
+    try:
+        with open("/proc/stat") as f:
+            return [int(x) for x in f.readline().split()[1:]]
+    except OSError:
+        return []
+
+
+class MachineProbe:
+    """What else the shared machine was doing during a phase.
+
+    - busy/idle/steal from /proc/stat, and the CPU of our own processes (servers,
+      client workers, this coordinator), so "others" = busy - ours;
+    - wake-up lateness of a thread that sleeps 2 ms in a loop (scheduler delay).
+    """
+
+    def __init__(self, pids: list[int]) -> None:
+        self.pids = pids
+        self.lateness: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _ours(self) -> float:
+        total = 0.0
+        for pid in self.pids:
+            with contextlib.suppress(psutil.Error, OSError):
+                total += cpu_seconds(psutil.Process(pid))
+        return total
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            t0 = time.perf_counter()
+            time.sleep(0.002)
+            self.lateness.append(time.perf_counter() - t0 - 0.002)
+
+    def __enter__(self) -> MachineProbe:
+        self.stat0 = proc_stat()
+        self.ours0 = self._ours()
+        self.t0 = time.monotonic()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(1)
+        self.wall = time.monotonic() - self.t0
+        self.stat1 = proc_stat()
+        self.ours1 = self._ours()
+
+    def result(self) -> dict[str, Any]:
+        if not self.stat0 or not self.stat1:
+            return {}
+        d = [b - a for a, b in zip(self.stat0, self.stat1, strict=False)]
+        hz = os.sysconf("SC_CLK_TCK")
+        idle = (d[3] + d[4]) / hz
+        steal = d[7] / hz if len(d) > 7 else 0.0
+        total = sum(d[:8]) / hz
+        busy = total - idle - steal
+        ours = self.ours1 - self.ours0
+        late = sorted(self.lateness)
+        return {
+            "wall_s": self.wall,
+            "cpus": os.cpu_count(),
+            "busy_cores": busy / self.wall,
+            "ours_cores": ours / self.wall,
+            "others_cores": max(0.0, busy - ours) / self.wall,
+            "idle_fraction": idle / total if total else math.nan,
+            "steal_fraction": steal / total if total else math.nan,
+            "wakeup_late_ms_p50": 1000 * percentile(late, 50),
+            "wakeup_late_ms_p99": 1000 * percentile(late, 99),
+            "loadavg_end": os.getloadavg(),
+        }
 
 
 def start_profiles(cfg: Config, room: Room, pool: Pool, phase: str, seconds: float) -> list[Any]:
@@ -642,6 +720,7 @@ def start_servers(cfg: Config, workdir: Path) -> list[Server]:
     servers = [Server(label, enabled, workdir) for label, enabled in cfg.setups]
     for s in servers:
         s.start()
+    SOURCES.append(servers[0].source_digest)
     try:
         for s in servers:
             s.wait_ready()
@@ -716,11 +795,11 @@ def main(argv: list[str] | None = None) -> int:
         pool.send(i, "configure", apply_updates=cfg.apply_updates)
         pool.expect(i, {"configured"}, 10)
     results: dict[str, dict[str, Any]] = {label: {} for label, _ in cfg.setups}
-    server_start: dict[str, list[float]] = {label: [] for label, _ in cfg.setups}
     log_errors: dict[str, list[str]] = {}
     crash: dict[str, Any] = {}
     servers: list[Server] = []
     counter = Counter()
+    machine: dict[str, dict[str, Any]] = {}
     try:
         for idx, n in enumerate(cfg.ns):
             if not servers or cfg.fresh_servers_per_n:
@@ -730,7 +809,10 @@ def main(argv: list[str] | None = None) -> int:
             if idx % 2 == 1:
                 order.reverse()
             t0 = time.monotonic()
-            per_setup = measure_n(pool, servers, n, cfg, order, counter)
+            probe = MachineProbe([s.pid for s in servers] + pool.pids + [os.getpid()])
+            with probe:
+                per_setup = measure_n(pool, servers, n, cfg, order, counter)
+            machine[str(n)] = probe.result()
             took = time.monotonic() - t0
             for label, res in per_setup.items():
                 res["seconds_for_both"] = took
@@ -745,7 +827,14 @@ def main(argv: list[str] | None = None) -> int:
                     f"storm p99 {res['storm']['latency_ms'].get('p99', math.nan):7.2f} ms",
                     flush=True,
                 )
-            print(f"[bench] N={n} took {took:.1f} s", flush=True)
+            m = machine[str(n)]
+            print(
+                f"[bench] N={n} took {took:.1f} s; machine: others used "
+                f"{m.get('others_cores', math.nan):.2f} of {m.get('cpus')} cores, "
+                f"idle {100 * m.get('idle_fraction', math.nan):.0f}%, wake-up lateness p99 "
+                f"{m.get('wakeup_late_ms_p99', math.nan):.2f} ms",
+                flush=True,
+            )
         if cfg.crash:
             if cfg.fresh_servers_per_n:
                 stop_servers(servers, log_errors)
@@ -773,10 +862,15 @@ def main(argv: list[str] | None = None) -> int:
         "environment": env,
         "config": asdict(cfg),
         "results": results,
+        "machine": machine,
         "crash": crash,
         "revocation": read_revocation(out_dir),
         "server_log_errors": log_errors,
-        "server_start_s": server_start,
+        "rtc_presence_source": {
+            "digests_at_server_starts": SOURCES,
+            "changed_during_run": len(set(SOURCES)) > 1,
+            "uncommitted_changes_at_end": git_dirty(),
+        },
         "run_seconds": time.monotonic() - t_run,
     }
     if cfg.profile:

@@ -60,6 +60,7 @@ class Server:
         return self.proc.pid
 
     def start(self) -> None:
+        self.source_digest = source_digest()
         env = dict(os.environ)
         for name in ("config", "data", "runtime"):
             (self.dir / name).mkdir(exist_ok=True)
@@ -188,3 +189,28 @@ def git_revision() -> str:
 
 def dumps(obj: Any) -> str:
     return json.dumps(obj, indent=1, sort_keys=True)
+
+
+def source_digest() -> str:
+    """Hash of rtc_presence/*.py as the server imports it (the tree may change mid-run)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for path in sorted((REPO / "rtc_presence").glob("*.py")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def git_dirty() -> bool:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "rtc_presence"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        ).stdout
+    except OSError:
+        return False
+    return bool(out.strip())

@@ -23,8 +23,6 @@ from rtc_presence.testing.yclient import (
     room_url,
 )
 
-pytest_plugins = ["pytest_jupyter.jupyter_server"]
-
 
 @pytest.fixture
 def jp_server_config(jp_root_dir: Path) -> dict[str, Any]:
