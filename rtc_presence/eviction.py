@@ -52,6 +52,8 @@ class Gate:
         self.log = log
         self.hub_auth = hub_auth
         self.revoked: dict[str, float] = {}
+        self.recheck_interval = 1.0
+        self._rechecked: dict[int, float] = {}
         self._people: dict[str, _Person] = {}
         self._listeners: list[EvictionListener] = []
 
@@ -78,6 +80,38 @@ class Gate:
             person.sockets.add(handler)
             if self.hub_auth is not None and role == "guest":
                 person.token = self.hub_auth.get_token(handler) or person.token
+
+    async def recheck_refused(self, handler: web.RequestHandler) -> User | None:
+        """Ask the hub again, bypassing its cache, about a refused token.
+
+        At most once per ``recheck_interval`` seconds per token, so a refused
+        client cannot turn its requests into a flood of hub calls.
+        """
+        if self.hub_auth is None:
+            return None
+        token = self.hub_auth.get_token(handler)
+        if not token:
+            return None
+        now = time.monotonic()
+        key = hash(token)
+        if now - self._rechecked.get(key, -1e9) < self.recheck_interval:
+            return None
+        self._rechecked[key] = now
+        if len(self._rechecked) > 10_000:
+            self._rechecked.clear()
+        try:
+            model = await self.hub_auth.user_for_token(token, use_cache=False, sync=False)
+        except Exception as exc:
+            self.log.warning("rtc-presence: could not re-check a refused token: %s", exc)
+            return None
+        if not model or not self.hub_auth.check_scopes(self.hub_auth.access_scopes, model):
+            return None
+        from jupyterhub.singleuser.extension import JupyterHubUser
+
+        self.forget_authorizations()
+        self.log.info("rtc-presence: %s was given access again", model.get("name"))
+        user: User = JupyterHubUser(model)
+        return user
 
     def on_evicted(self, listener: EvictionListener) -> None:
         self._listeners.append(listener)
@@ -123,6 +157,8 @@ class Gate:
 
     def allow(self, username: str) -> bool:
         """Lift the refusal of a revoked person ("Allow again")."""
+        # The hub's "no access" answer for them may be cached: ask again.
+        self.forget_authorizations()
         return self.revoked.pop(username, None) is not None
 
     def forget_authorizations(self) -> None:

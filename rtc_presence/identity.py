@@ -116,10 +116,14 @@ class RTCIdentityMixin:
 
     async def get_user(self, handler: RequestHandler) -> User | None:
         user = await ensure_async(super().get_user(handler))  # type: ignore[misc]
+        gate = handler.settings.get("rtc_presence_gate")
+        if user is None and gate is not None:
+            # The hub's "no access" answers are cached for minutes; someone
+            # who was just given access again should not wait that long.
+            user = await gate.recheck_refused(handler)
         if user is None:
             return None
         complete_user(user)
-        gate = handler.settings.get("rtc_presence_gate")
         if gate is not None:
             gate.admit(handler, user)
         return user  # type: ignore[no-any-return]

@@ -258,8 +258,10 @@ async def test_revocation_elsewhere_restart_and_expiry(tmp_path: Path) -> None:
         # -- a restart of the owner's server removes every share and link ----------
         invite = (await owner.post("api/rtc-presence/invites", json={})).json()
         await bob.accept_share(invite["url"])
+        # the hub's earlier "no access" answer is cached by the server; a re-invited
+        # guest gets in within seconds anyway (stock: up to 300 s)
+        await _until(lambda: _is(bob.api("alice"), 200), 3, "re-invited guest admitted")
         await bob.open_lab("alice")
-        assert await _status(bob.api("alice")) == 200
         await alice.stop_server()
         await alice.start_server()
         await alice.open_lab()
