@@ -116,6 +116,8 @@ export function SharingPanel(props: ISharingProps): JSX.Element {
   const [confirm, setConfirm] = React.useState<Confirm>(null);
   const [status, setStatus] = React.useState('');
   const mounted = React.useRef(true);
+  const busyRef = React.useRef(false);
+  const rootRef = React.useRef<HTMLDivElement>(null);
   const lifetimeId = React.useId();
 
   const isOwner = info?.me?.role === 'owner';
@@ -179,6 +181,10 @@ export function SharingPanel(props: ISharingProps): JSX.Element {
     action: () => Promise<unknown>,
     done?: string
   ) => {
+    if (busyRef.current) {
+      return;
+    }
+    busyRef.current = true;
     setBusy(key);
     setError(null);
     try {
@@ -189,12 +195,28 @@ export function SharingPanel(props: ISharingProps): JSX.Element {
     } catch (err) {
       setError(errorMessage(err));
     } finally {
+      busyRef.current = false;
       if (mounted.current) {
         setBusy(null);
         setConfirm(null);
         await refresh();
+        keepFocus();
       }
     }
+  };
+
+  /** After a row disappears, keep keyboard focus inside the dialog. */
+  const keepFocus = () => {
+    window.setTimeout(() => {
+      const root = rootRef.current;
+      if (!root || root.contains(document.activeElement)) {
+        return;
+      }
+      const target =
+        root.querySelector<HTMLButtonElement>('.rtc-Generate') ??
+        root.querySelector<HTMLButtonElement>('button:not([disabled])');
+      target?.focus();
+    }, 0);
   };
 
   const generate = () =>
@@ -278,7 +300,7 @@ export function SharingPanel(props: ISharingProps): JSX.Element {
   const options = lifetimeOptions(info);
 
   return (
-    <div className="rtc-Sharing" aria-busy={!loaded}>
+    <div className="rtc-Sharing" aria-busy={!loaded} ref={rootRef}>
       <div className="rtc-Warning" role="note">
         <strong>{trans.__('Warning: ')}</strong>
         {trans.__(
@@ -324,7 +346,7 @@ export function SharingPanel(props: ISharingProps): JSX.Element {
                 type="button"
                 className="jp-Button jp-mod-styled jp-mod-accept rtc-Generate"
                 aria-label={trans.__('Generate link')}
-                disabled={busy !== null}
+                aria-disabled={busy !== null}
                 onClick={() => void generate()}
               >
                 {trans.__('Generate link')}
@@ -395,7 +417,7 @@ export function SharingPanel(props: ISharingProps): JSX.Element {
                           type="button"
                           className="jp-Button jp-mod-styled jp-mod-warn rtc-Small"
                           aria-label={trans.__('Revoke link %1', inv.id)}
-                          disabled={busy !== null}
+                          aria-disabled={busy !== null}
                           onClick={() =>
                             void run(
                               `invite:${inv.id}`,
@@ -423,7 +445,8 @@ export function SharingPanel(props: ISharingProps): JSX.Element {
                 'Revoke every share link? People who already accepted keep their access.'
               )}
               active={confirm?.kind === 'all-invites'}
-              disabled={busy !== null || invites.length === 0}
+              disabled={invites.length === 0}
+              busy={busy !== null}
               onAsk={() => setConfirm({ kind: 'all-invites' })}
               onCancel={() => setConfirm(null)}
               onConfirm={() =>
@@ -488,7 +511,8 @@ export function SharingPanel(props: ISharingProps): JSX.Element {
                         confirm?.kind === 'guest' &&
                         confirm.username === g.username
                       }
-                      disabled={busy !== null}
+                      disabled={false}
+                      busy={busy !== null}
                       onAsk={() =>
                         setConfirm({ kind: 'guest', username: g.username })
                       }
@@ -512,7 +536,8 @@ export function SharingPanel(props: ISharingProps): JSX.Element {
                 'Revoke access for everybody? They are disconnected at once.'
               )}
               active={confirm?.kind === 'all-guests'}
-              disabled={busy !== null || guests.length === 0}
+              disabled={guests.length === 0}
+              busy={busy !== null}
               onAsk={() => setConfirm({ kind: 'all-guests' })}
               onCancel={() => setConfirm(null)}
               onConfirm={() =>
@@ -551,7 +576,7 @@ export function SharingPanel(props: ISharingProps): JSX.Element {
                       type="button"
                       className="jp-Button jp-mod-styled jp-mod-reject rtc-Small"
                       aria-label={trans.__('Allow %1 again', displayName(r))}
-                      disabled={busy !== null}
+                      aria-disabled={busy !== null}
                       onClick={() =>
                         void run(
                           `allow:${r.username}`,
@@ -583,7 +608,7 @@ export function SharingPanel(props: ISharingProps): JSX.Element {
           type="button"
           className="jp-Button jp-mod-styled jp-mod-reject rtc-Refresh"
           aria-label={trans.__('Refresh')}
-          disabled={busy !== null}
+          aria-disabled={busy !== null}
           onClick={() => {
             setError(null);
             void refresh();
@@ -603,6 +628,7 @@ function ConfirmButton(props: {
   confirmText: string;
   active: boolean;
   disabled: boolean;
+  busy: boolean;
   onAsk: () => void;
   onCancel: () => void;
   onConfirm: () => void;
@@ -628,7 +654,12 @@ function ConfirmButton(props: {
         className="jp-Button jp-mod-styled jp-mod-warn rtc-Small"
         aria-label={props.ariaLabel ?? props.label}
         disabled={props.disabled}
-        onClick={props.onAsk}
+        aria-disabled={props.busy}
+        onClick={() => {
+          if (!props.busy) {
+            props.onAsk();
+          }
+        }}
       >
         {props.label}
       </button>
@@ -701,9 +732,41 @@ export async function openSharingDialog(props: ISharingProps): Promise<void> {
   });
   dialog.addClass('rtc-SharingDialog');
   openDialog = dialog;
+  // JupyterLab's Dialog computes where Tab wraps to when it is attached,
+  // before the React body has rendered, so Tab on the last button would
+  // stay there. Wrap Tab / Shift+Tab ourselves, before the Dialog sees it.
+  const trapTab = (event: KeyboardEvent) => {
+    const active = document.activeElement;
+    if (event.key !== 'Tab' || !active || !dialog.node.contains(active)) {
+      return;
+    }
+    const focusable = Array.from(
+      dialog.node.querySelectorAll<HTMLElement>(
+        'button, select, input, textarea, a[href], [tabindex]:not([tabindex="-1"])'
+      )
+    ).filter(el => !el.hasAttribute('disabled') && el.offsetParent !== null);
+    if (focusable.length === 0) {
+      return;
+    }
+    const first = focusable[0];
+    const last = focusable[focusable.length - 1];
+    const target =
+      !event.shiftKey && active === last
+        ? first
+        : event.shiftKey && active === first
+          ? last
+          : null;
+    if (target) {
+      event.preventDefault();
+      event.stopPropagation();
+      target.focus();
+    }
+  };
+  document.addEventListener('keydown', trapTab, true);
   try {
     await dialog.launch();
   } finally {
+    document.removeEventListener('keydown', trapTab, true);
     openDialog = null;
     dialog.dispose();
   }

@@ -1,0 +1,187 @@
+/**
+ * Shared steps: log in through the hub's form, open JupyterLab, open the
+ * sharing dialog, read colors, find elements by keyboard.
+ */
+import * as path from 'path';
+
+import { Browser, BrowserContext, expect, Locator, Page } from '@playwright/test';
+
+export const PASSWORD = process.env.RTC_DEMO_PASSWORD ?? 'demo';
+export const SCREENSHOTS = path.resolve(__dirname, '..', '..', 'docs', 'screenshots');
+
+export interface ISession {
+  user: string;
+  context: BrowserContext;
+  page: Page;
+}
+
+/** The demo hub's URL, ending with "/". */
+export function hubUrl(): string {
+  const url = process.env.RTC_DEMO_URL;
+  if (!url) {
+    throw new Error('RTC_DEMO_URL is not set: globalSetup did not start the demo');
+  }
+  return url;
+}
+
+export function screenshotPath(name: string): string {
+  return path.join(SCREENSHOTS, name);
+}
+
+/**
+ * Log `user` in through /hub/login. With `spawn`, the hub then starts the
+ * user's own server and redirects to JupyterLab; otherwise it stops at
+ * /hub/home (a guest does not need a server of their own).
+ */
+export async function login(
+  browser: Browser,
+  user: string,
+  options: { spawn: boolean }
+): Promise<ISession> {
+  const context = await browser.newContext({
+    viewport: { width: 1400, height: 900 }
+  });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], {
+    origin: new URL(hubUrl()).origin
+  });
+  const page = await context.newPage();
+  const prefix = new URL(hubUrl()).pathname;
+  const next = options.spawn ? '' : `?next=${encodeURIComponent(`${prefix}hub/home`)}`;
+  await page.goto(`${hubUrl()}hub/login${next}`);
+  await page.locator('#username_input').fill(user);
+  await page.locator('#password_input').fill(PASSWORD);
+  await page.locator('#login_submit').click();
+  if (options.spawn) {
+    await page.waitForURL(new RegExp(`/user/${user}/lab`), { timeout: 180_000 });
+    await waitForLab(page);
+  } else {
+    await page.waitForURL(/\/hub\/home/);
+  }
+  return { user, context, page };
+}
+
+/** JupyterLab is up and our plugin has activated (the badge knows who I am). */
+export async function waitForLab(page: Page): Promise<void> {
+  await expect(page.locator('#jp-main-dock-panel')).toBeVisible({ timeout: 120_000 });
+  await expect(page.locator('.rtc-Badge .rtc-Badge-me')).toBeVisible({
+    timeout: 60_000
+  });
+}
+
+/** A person accepts an invite link and authorizes access to the owner's server. */
+export async function acceptInvite(page: Page, inviteUrl: string, owner: string): Promise<void> {
+  await page.goto(inviteUrl);
+  await page.getByRole('button', { name: 'Accept invitation' }).click();
+  // Opening someone else's server runs OAuth: the hub asks for consent the
+  // first time (a fresh demo); a hub reused through RTC_DEMO_URL may
+  // remember an earlier consent and go straight to JupyterLab.
+  const authorize = page.getByRole('button', { name: 'Authorize' });
+  if (process.env.RTC_DEMO_FRESH) {
+    await authorize.click();
+  } else {
+    await expect(authorize.or(page.locator('#jp-main-dock-panel'))).toBeVisible({
+      timeout: 120_000
+    });
+    if (await authorize.isVisible()) {
+      await authorize.click();
+    }
+  }
+  await page.waitForURL(new RegExp(`/user/${owner}/lab`), { timeout: 120_000 });
+  await waitForLab(page);
+}
+
+/** Open the "User sharing" top-level menu and its command. */
+export async function openSharingFromMenu(page: Page): Promise<Locator> {
+  await page.locator('#jp-MainMenu .lm-MenuBar-itemLabel', { hasText: 'User sharing' }).click();
+  await page.locator('.lm-Menu-itemLabel', { hasText: 'Open user sharing menu' }).click();
+  const dialog = sharingDialog(page);
+  await expect(dialog).toBeVisible();
+  return dialog;
+}
+
+export function sharingDialog(page: Page): Locator {
+  return page.locator('.jp-Dialog.rtc-SharingDialog');
+}
+
+export async function closeDialog(page: Page): Promise<void> {
+  await page.keyboard.press('Escape');
+  await expect(sharingDialog(page)).toHaveCount(0);
+}
+
+/** The background color of an element, as computed by the browser. */
+export function backgroundColor(locator: Locator): Promise<string> {
+  return locator.evaluate(el => getComputedStyle(el).backgroundColor);
+}
+
+/** Open a file of the server in JupyterLab through its URL. */
+export async function openDocument(page: Page, owner: string, file: string): Promise<void> {
+  await page.goto(`${hubUrl()}user/${owner}/lab/tree/${file}`);
+  await waitForLab(page);
+  await expect(notebookCells(page).first()).toBeVisible({ timeout: 60_000 });
+}
+
+export function notebookCells(page: Page): Locator {
+  return page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell');
+}
+
+/** Type `text` on a new line at the end of cell `index`. */
+export async function typeInCell(page: Page, index: number, text: string): Promise<void> {
+  const editor = notebookCells(page).nth(index).locator('.cm-content');
+  await editor.click();
+  await page.keyboard.press('Control+End');
+  await page.keyboard.press('Enter');
+  await page.keyboard.type(text);
+}
+
+/**
+ * Press Tab until the focused element matches `accept`; fail if focus ever
+ * leaves `within` (the dialog traps focus) or after `max` presses.
+ */
+export async function tabUntil(
+  page: Page,
+  within: Locator,
+  accept: (el: { ariaLabel: string; text: string; tag: string }) => boolean,
+  max = 40
+): Promise<void> {
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press('Tab');
+    const focused = await within.evaluate(root => {
+      const el = document.activeElement as HTMLElement | null;
+      return {
+        inside: !!el && root.contains(el),
+        ariaLabel: el?.getAttribute('aria-label') ?? '',
+        text: el?.textContent ?? '',
+        tag: el?.tagName ?? ''
+      };
+    });
+    expect(focused.inside, 'focus stays inside the dialog').toBe(true);
+    if (accept(focused)) {
+      return;
+    }
+  }
+  throw new Error(`no matching element reached with ${max} Tab presses`);
+}
+
+/**
+ * Answer JupyterLab's "get notified about Jupyter news?" question once for the
+ * owner's server (settings live on the server, so guests share them), so the
+ * toast does not cover the screenshots. Reloads the page.
+ */
+export async function declineNews(page: Page, owner: string): Promise<void> {
+  const url = `${hubUrl()}user/${owner}/lab/api/settings/@jupyterlab/apputils-extension:notification`;
+  const status = await page.evaluate(async target => {
+    const xsrf = document.cookie.match(/(?:^|;\s*)_xsrf=([^;]+)/)?.[1] ?? '';
+    const response = await fetch(target, {
+      method: 'PUT',
+      headers: {
+        'Content-Type': 'application/json',
+        'X-XSRFToken': decodeURIComponent(xsrf)
+      },
+      body: JSON.stringify({ raw: '{"fetchNews": "false"}' })
+    });
+    return response.status;
+  }, url);
+  expect(status).toBe(204);
+  await page.reload();
+  await waitForLab(page);
+}
