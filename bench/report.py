@@ -202,14 +202,14 @@ def _targets(data: dict[str, Any], a: str, b: str) -> list[str]:
         r = _ratio(val(a, "200", "sync.all_synced_ms"), val(b, "200", "sync.all_synced_ms"))
         check("sync of 200 clients <= 1.0x stock", r, 1.0)
     crash = data.get("crash") or {}
-    for kind in ("abort", "freeze"):
+    for kind, what in (("abort", "crashed (aborted)"), ("freeze", "hung (frozen)")):
         entry = (crash.get(b) or {}).get(kind)
         if entry is not None:
             v = entry.get("gone_for_all_s")
             if v is None:
-                out.append(f"| {kind}ed client gone <= 5 s | > {entry.get('cap_s')} s | FAIL |")
+                out.append(f"| {what} client gone <= 5 s | > {entry.get('cap_s')} s | FAIL |")
             else:
-                check(f"{kind}ed client gone <= 5 s", v, 5.0, " s")
+                check(f"{what} client gone <= 5 s", v, 5.0, " s")
     big = ns[-1]
     ra = val(a, big, "rss.per_connection_bytes")
     rb = val(b, big, "rss.per_connection_bytes")

@@ -71,12 +71,12 @@ def make_config(args: argparse.Namespace) -> Config:
 
     def edits_for(n: int) -> int:
         if quick:
-            return 40
+            return 30
         return 200 if n <= 50 else (150 if n <= 100 else 100)
 
     def aw_for(n: int) -> int:
         if quick:
-            return 30
+            return 24
         if n <= 2:
             return 100
         return 200 if n <= 50 else (150 if n <= 100 else 100)
@@ -96,7 +96,7 @@ def make_config(args: argparse.Namespace) -> Config:
         edit_gap=0.01,
         round_timeout=5.0,
         crash=not args.no_crash,
-        crash_cap=8.0 if quick else 40.0,
+        crash_cap=6.5 if quick else 40.0,
         crash_observers=8,
         awareness_timeout=30.0,
         fresh_servers_per_n=not quick,
@@ -733,10 +733,12 @@ def start_servers(cfg: Config, workdir: Path) -> list[Server]:
 
 def stop_servers(servers: list[Server], log_errors: dict[str, list[str]]) -> None:
     for s in servers:
+        s.terminate()  # all at once, then wait
+    for s in servers:
+        s.stop()
         errs = s.errors_in_log()
         if errs:
             log_errors.setdefault(s.setup, []).extend(errs)
-        s.stop()
 
 
 def environment() -> dict[str, Any]:

@@ -137,6 +137,10 @@ class Server:
             return []
         return [line for line in text.splitlines() if line.startswith("[E ")][:20]
 
+    def terminate(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+
     def stop(self) -> None:
         if self.proc is None:
             return

@@ -177,7 +177,9 @@ class Worker:
 
     async def cmd_warm(self, url: str, headers: dict[str, str], group: str) -> None:
         """One extra client that loads the room before the measured ones connect."""
-        client = await YClient.connect(url, headers=headers, timeout=60)
+        client = await YClient.connect(
+            url, headers=headers, timeout=60, apply_updates=self.apply_updates
+        )
         self.extra.setdefault(group, []).append(client)
         self.reply("warm", client.client_id)
 

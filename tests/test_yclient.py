@@ -289,3 +289,31 @@ def test_awareness_timeout_like_a_browser(
             await browser.close()
 
     jp_asyncio_loop.run_until_complete(body())
+
+
+def test_light_client_does_not_apply_updates(
+    jp_asyncio_loop: asyncio.AbstractEventLoop,
+    urls: tuple[str, str],
+    jp_auth_header: dict[str, str],
+    notebook: str,
+) -> None:
+    async def body() -> None:
+        http, ws = urls
+        room_id, session_id = await open_session(http, notebook, headers=jp_auth_header)
+        url = room_url(ws, room_id, session_id)
+        a = await YClient.connect(url, headers=jp_auth_header)
+        light = await YClient.connect(url, headers=jp_auth_header, apply_updates=False)
+        try:
+            # The initial sync is applied ...
+            assert str(cell_source(light.doc, 0)) == "print(1)\n"
+            seen: list[bytes] = []
+            light.on_update(lambda update, t: seen.append(update))
+            append_text(a.doc, 0, "#marker;")
+            await light.wait_until(lambda: any(b"#marker;" in u for u in seen), 10)
+            # ... later updates are only reported.
+            assert str(cell_source(light.doc, 0)) == "print(1)\n"
+        finally:
+            await a.close()
+            await light.close()
+
+    jp_asyncio_loop.run_until_complete(body())
