@@ -119,11 +119,11 @@ class Gate:
     # -- eviction ----------------------------------------------------------
 
     def connected_guests(self) -> list[str]:
-        return [
-            name
-            for name, person in self._people.items()
-            if self.role_of(name) == "guest" and any(_is_open(s) for s in person.sockets)
-        ]
+        """Guests with an open websocket (people with none are forgotten here)."""
+        gone = [name for name, p in self._people.items() if not any(map(_is_open, p.sockets))]
+        for name in gone:
+            del self._people[name]
+        return [name for name in self._people if self.role_of(name) == "guest"]
 
     def is_online(self, username: str) -> bool:
         person = self._people.get(username)
