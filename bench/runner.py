@@ -91,7 +91,7 @@ def make_config(args: argparse.Namespace) -> Config:
         ns=ns,
         edits={n: edits_for(n) for n in ns},
         awareness={n: aw_for(n) for n in ns},
-        storm_seconds=args.storm_seconds if args.storm_seconds else (2.5 if quick else 15.0),
+        storm_seconds=args.storm_seconds if args.storm_seconds else (2.0 if quick else 15.0),
         storm_rate=20.0,
         edit_gap=0.01,
         round_timeout=5.0,
@@ -106,7 +106,7 @@ def make_config(args: argparse.Namespace) -> Config:
         setups=setups,
         name=args.name or ("aa" if args.aa else "latest"),
         apply_updates=bool(args.apply_updates),
-        drain_seconds=0.5 if quick else 1.0,
+        drain_seconds=0.3 if quick else 1.0,
         settle_seconds=0.3 if quick else 1.0,
     )
 
@@ -354,6 +354,7 @@ def run_rounds_interleaved(
 
 PROFILES: dict[str, list[Path]] = {}
 SOURCES: list[str] = []
+READY: list[float] = []
 
 
 def proc_stat() -> list[int]:
@@ -723,7 +724,7 @@ def start_servers(cfg: Config, workdir: Path) -> list[Server]:
     SOURCES.append(servers[0].source_digest)
     try:
         for s in servers:
-            s.wait_ready()
+            READY.append(round(s.wait_ready(), 2))
     except BaseException:
         for s in servers:
             s.stop()
@@ -868,6 +869,7 @@ def main(argv: list[str] | None = None) -> int:
         "crash": crash,
         "revocation": read_revocation(out_dir),
         "server_log_errors": log_errors,
+        "server_ready_s": READY,
         "rtc_presence_source": {
             "digests_at_server_starts": SOURCES,
             "changed_during_run": len(set(SOURCES)) > 1,
