@@ -9,6 +9,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.rtc-presence-setup
 DEMO_ARGS ?=
 PYTEST_ARGS ?=
+# Tools installed in the venv (jupyter-builder, jlpm, configurable-http-proxy)
+# are found by the commands below and by the processes they start.
+export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: demo test setup lint lint-py lint-ts pytest ui-test bench bench-quick browser clean
 
@@ -40,23 +43,23 @@ lint-py: setup
 	$(BIN)/mypy
 
 lint-ts: setup
-	cd labextension && PATH=$(abspath $(BIN)):$$PATH jlpm run lint:check
-	cd labextension && PATH=$(abspath $(BIN)):$$PATH jlpm run typecheck
+	cd labextension && jlpm run lint:check
+	cd labextension && jlpm run typecheck
 
 pytest: setup
-	PATH=$(abspath $(BIN)):$$PATH $(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium)
 
 ui-test: setup browser
-	cd ui-tests && npm install --no-audit --no-fund && PATH=$(abspath $(BIN)):$$PATH npx playwright test
+	cd ui-tests && npm install --no-audit --no-fund && npx playwright test
 
 bench: setup
-	PATH=$(abspath $(BIN)):$$PATH $(PY) -m bench
+	$(PY) -m bench
 
 bench-quick: setup
-	PATH=$(abspath $(BIN)):$$PATH $(PY) -m bench --quick
+	$(PY) -m bench --quick
 
 clean:
 	rm -rf $(VENV) rtc_presence/labextension labextension/lib labextension/node_modules ui-tests/node_modules
