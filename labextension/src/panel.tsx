@@ -119,7 +119,10 @@ function PersonRow(props: {
               ? baseName(person.current)
               : trans.__('no document open')}
           </span>
-          <span className="rtc-Activity rtc-Muted rtc-Ellipsis">
+          <span
+            className="rtc-Activity rtc-Muted rtc-Ellipsis"
+            title={activity}
+          >
             {activity}
           </span>
           <span className="rtc-Joined rtc-Muted">

@@ -114,6 +114,8 @@ export class PresenceModel {
         return;
       }
       if (event.code === CLOSE_REVOKED) {
+        // We see nobody any more: do not keep showing stale presence.
+        this._people.clear();
         this._setStatus('revoked');
         this._revoked.emit();
         return;
@@ -143,6 +145,7 @@ export class PresenceModel {
         error.status === 403
       ) {
         window.clearTimeout(this._retryTimer);
+        this._people.clear();
         this._setStatus('revoked');
         this._revoked.emit();
       }

@@ -104,6 +104,11 @@ export function sharingDialog(page: Page): Locator {
 }
 
 export async function closeDialog(page: Page): Promise<void> {
+  // The dialog takes the keyboard focus once its body has rendered; Escape
+  // is handled by the dialog, so wait for that first.
+  await expect
+    .poll(() => sharingDialog(page).evaluate(node => node.contains(document.activeElement)))
+    .toBe(true);
   await page.keyboard.press('Escape');
   await expect(sharingDialog(page)).toHaveCount(0);
 }
@@ -125,9 +130,14 @@ export function notebookCells(page: Page): Locator {
 }
 
 /** Type `text` on a new line at the end of cell `index`. */
-export async function typeInCell(page: Page, index: number, text: string): Promise<void> {
+export async function typeInCell(
+  page: Page,
+  index: number,
+  text: string,
+  options: { timeout?: number } = {}
+): Promise<void> {
   const editor = notebookCells(page).nth(index).locator('.cm-content');
-  await editor.click();
+  await editor.click({ timeout: options.timeout });
   await page.keyboard.press('Control+End');
   await page.keyboard.press('Enter');
   await page.keyboard.type(text);
