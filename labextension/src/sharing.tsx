@@ -763,9 +763,24 @@ export async function openSharingDialog(props: ISharingProps): Promise<void> {
     }
   };
   document.addEventListener('keydown', trapTab, true);
+  // When the focused element goes away (a dismissed error, a revoked row),
+  // the browser drops focus to <body>, where Escape and Tab no longer reach
+  // the dialog: bring it back inside.
+  const refocus = new MutationObserver(() => {
+    const active = document.activeElement;
+    if (!dialog.isDisposed && (!active || active === document.body)) {
+      dialog.node
+        .querySelector<HTMLElement>(
+          '.rtc-Generate, .rtc-Refresh, .jp-Dialog-footer .jp-Dialog-button'
+        )
+        ?.focus();
+    }
+  });
+  refocus.observe(dialog.node, { childList: true, subtree: true });
   try {
     await dialog.launch();
   } finally {
+    refocus.disconnect();
     document.removeEventListener('keydown', trapTab, true);
     openDialog = null;
     dialog.dispose();

@@ -142,3 +142,38 @@ test('hostile, right-to-left, emoji and long display names render as text', asyn
   expect(dialogs, 'no script from a display name ran').toEqual([]);
   await alice.context.close();
 });
+
+test('failures and an unavailable sharing service are shown in the dialog', async ({ browser }) => {
+  const alice = await login(browser, 'alice', { spawn: true });
+  const page = alice.page;
+  // The hub fails when a link is created: the server answers 502 + message.
+  const message = 'The hub could not be reached (connection refused).';
+  await alice.context.route(/\/api\/rtc-presence\/invites(\?.*)?$/, route =>
+    route.request().method() === 'POST'
+      ? route.fulfill({ status: 502, json: { message } })
+      : route.continue()
+  );
+  let dialog = await openSharingFromMenu(page);
+  await dialog.getByRole('button', { name: 'Generate link' }).click();
+  await expect(dialog.locator('.rtc-Error[role="alert"]')).toContainText(message);
+  await expect(dialog.locator('.rtc-NewLink')).toHaveCount(0);
+  await dialog.getByRole('button', { name: 'Dismiss error' }).click();
+  await expect(dialog.locator('.rtc-Error')).toHaveCount(0);
+  // Focus stays in the dialog although the focused button went away.
+  await expect(dialog.getByRole('button', { name: 'Generate link' })).toBeFocused();
+  await closeDialog(page);
+
+  // Sharing not available (no hub, or a token without sharing rights): the
+  // reason is shown and no link can be made.
+  const reason = 'Your hub token may not share this server.';
+  await alice.context.route(/\/api\/rtc-presence\/info(\?.*)?$/, async route => {
+    const response = await route.fetch();
+    const info = await response.json();
+    await route.fulfill({ response, json: { ...info, sharing: { available: false, reason } } });
+  });
+  dialog = await openSharingFromMenu(page);
+  await expect(dialog.locator('.rtc-Unavailable')).toContainText(reason);
+  await expect(dialog.getByRole('button', { name: 'Generate link' })).toHaveCount(0);
+  await closeDialog(page);
+  await alice.context.close();
+});

@@ -178,6 +178,12 @@ test.describe('sharing a server with invite links', () => {
       new RegExp(`editing (cell ${CELL + 1} of )?${NOTEBOOK.replace('.', '\\.')}`)
     );
     await expect(row.locator('.rtc-Activity')).toHaveText(`editing cell ${CELL + 1} of ${NOTEBOOK}`);
+
+    // Clicking bob's row brings alice to his cursor's cell.
+    await notebookCells(alice.page).first().click();
+    await expect(notebookCells(alice.page).first()).toHaveClass(/jp-mod-active/);
+    await row.locator('.rtc-PersonMain').click();
+    await expect(notebookCells(alice.page).nth(CELL)).toHaveClass(/jp-mod-active/);
   });
 
   test('a second guest joins; the owner\'s dialog lists both, live', async ({ browser }) => {
@@ -314,6 +320,18 @@ test.describe('sharing a server with invite links', () => {
     for (const line of lost) {
       await expect(aliceCell).not.toContainText(line, { timeout: 1 });
     }
+
+    // The owner can also revoke from the collaborators panel (with a
+    // confirmation dialog): carol is told at once as well.
+    await alice.page.locator('.rtc-Badge').click();
+    const carolRow = alice.page.locator(
+      '#rtc-presence-collaborators .rtc-CollaboratorRow[data-username="carol"]'
+    );
+    await carolRow.getByRole('button', { name: 'Revoke access for Carol Nguyen' }).click();
+    const confirmDialog = alice.page.locator('.jp-Dialog', { hasText: 'Revoke access for Carol Nguyen (carol)?' });
+    await confirmDialog.getByRole('button', { name: 'Revoke access for Carol Nguyen' }).click();
+    await expect(carol.page.locator('#rtc-presence-revoked')).toBeVisible({ timeout: 1_000 });
+    await expect(carolRow).toHaveCount(0);
 
     // "Allow again" lifts the server's refusal (bob would need a new link).
     const again = await openSharingFromMenu(alice.page);
