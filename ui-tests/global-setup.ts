@@ -57,17 +57,8 @@ export default async function globalSetup(): Promise<void> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtc-presence-ui-'));
   const log = path.join(stateDir, 'demo.log');
   const logFd = fs.openSync(log, 'a');
-  const [command, ...prefix] = (
-    process.env.RTC_PRESENCE_CMD ?? 'rtc-presence'
-  ).split(/\s+/);
-  const args = [
-    ...prefix,
-    'demo',
-    '--port',
-    String(port),
-    '--state-dir',
-    stateDir
-  ];
+  const [command, ...prefix] = (process.env.RTC_PRESENCE_CMD ?? 'rtc-presence').split(/\s+/);
+  const args = [...prefix, 'demo', '--port', String(port), '--state-dir', stateDir];
   const child: ChildProcess = spawn(command, args, {
     stdio: ['ignore', logFd, logFd],
     env: { ...process.env, PYTHONUNBUFFERED: '1' }
@@ -87,9 +78,7 @@ export default async function globalSetup(): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (!(await hubAnswers(url))) {
     if (exited) {
-      throw new Error(
-        `rtc-presence demo ${exited} before the hub answered.\n${tail(log)}`
-      );
+      throw new Error(`rtc-presence demo ${exited} before the hub answered.\n${tail(log)}`);
     }
     if (Date.now() > deadline) {
       child.kill('SIGTERM');

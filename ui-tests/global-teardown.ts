@@ -34,9 +34,7 @@ export default async function globalTeardown(): Promise<void> {
   const stopped = child
     ? await Promise.race([
         done.then(() => true),
-        new Promise<boolean>(resolve =>
-          setTimeout(() => resolve(false), STOP_TIMEOUT_MS)
-        )
+        new Promise<boolean>(resolve => setTimeout(() => resolve(false), STOP_TIMEOUT_MS))
       ])
     : await (async () => {
         while (alive(state.pid) && Date.now() < deadline) {

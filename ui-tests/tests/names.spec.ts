@@ -8,7 +8,7 @@
  */
 import { expect, test } from '@playwright/test';
 
-import { closeDialog, login, openSharingFromMenu } from './helpers';
+import { closeDialog, login, openSharingFromMenu, screenshotPath } from './helpers';
 
 interface IFake {
   username: string;
@@ -131,11 +131,13 @@ test('hostile, right-to-left, emoji and long display names render as text', asyn
   const guests = dialog.locator('.rtc-Guests');
   await expect(guests.locator('.rtc-Person[data-username="mallory"] .rtc-Name')).toHaveText(XSS);
   await expect(guests.locator('.rtc-Person[data-username="fox"] .rtc-Name')).toHaveText(EMOJI);
-  await expect(guests.locator('.rtc-Person[data-username="maximilian"] .rtc-Name')).toHaveText(LONG);
+  await expect(guests.locator('.rtc-Person[data-username="maximilian"] .rtc-Name')).toHaveText(
+    LONG
+  );
+  await expect(guests.getByRole('button', { name: `Revoke access for ${XSS}` })).toBeVisible();
   await expect(
-    guests.getByRole('button', { name: `Revoke access for ${XSS}` })
-  ).toBeVisible();
-  await expect(dialog.locator('.rtc-Revoked .rtc-Person[data-username="nour"] .rtc-Name')).toHaveText(RTL);
+    dialog.locator('.rtc-Revoked .rtc-Person[data-username="nour"] .rtc-Name')
+  ).toHaveText(RTL);
   await expect(dialog.locator('img')).toHaveCount(0);
   await closeDialog(page);
 
@@ -176,4 +178,42 @@ test('failures and an unavailable sharing service are shown in the dialog', asyn
   await expect(dialog.getByRole('button', { name: 'Generate link' })).toHaveCount(0);
   await closeDialog(page);
   await alice.context.close();
+});
+
+test('the dialog follows the dark theme', async ({ browser }) => {
+  const alice = await login(browser, 'alice', { spawn: true });
+  const page = alice.page;
+  const setTheme = async (name: string, light: boolean) => {
+    await page.locator('#jp-MainMenu .lm-MenuBar-itemLabel', { hasText: 'Settings' }).click();
+    await page.locator('.lm-Menu-itemLabel', { hasText: /^Theme$/ }).click();
+    await page.locator('.lm-Menu-itemLabel', { hasText: new RegExp(`^${name}$`) }).click();
+    await expect(page.locator('body')).toHaveAttribute('data-jp-theme-light', String(light));
+  };
+  await setTheme('JupyterLab Dark', false);
+  try {
+    const dialog = await openSharingFromMenu(page);
+    await dialog.getByRole('button', { name: 'Generate link' }).click();
+    await expect(dialog.locator('.rtc-NewLink')).toBeVisible();
+    // Text follows the theme (light text on the dark layout color).
+    const colors = await dialog.locator('.rtc-Sharing').evaluate(el => ({
+      text: getComputedStyle(el).color,
+      background: getComputedStyle(el.closest('.jp-Dialog-content')!).backgroundColor
+    }));
+    const luminance = (rgb: string) =>
+      (rgb.match(/\d+/g) ?? ['0', '0', '0']).slice(0, 3).reduce((sum, v) => sum + Number(v), 0);
+    expect(luminance(colors.text)).toBeGreaterThan(luminance(colors.background));
+    // The warning box too (its own background must stay dark).
+    const warning = await dialog.locator('.rtc-Warning').evaluate(el => ({
+      text: getComputedStyle(el).color,
+      background: getComputedStyle(el).backgroundColor
+    }));
+    expect(luminance(warning.text)).toBeGreaterThan(luminance(warning.background));
+    await page
+      .locator('.jp-Dialog-content')
+      .screenshot({ path: screenshotPath('dialog-dark.png') });
+    await closeDialog(page);
+  } finally {
+    await setTheme('JupyterLab Light', true);
+    await alice.context.close();
+  }
 });

@@ -86,7 +86,9 @@ test.describe('sharing a server with invite links', () => {
     await closeDialog(page);
   });
 
-  test('a guest accepts the invitation, authorizes access and lands in the owner\'s JupyterLab', async ({ browser }) => {
+  test("a guest accepts the invitation, authorizes access and lands in the owner's JupyterLab", async ({
+    browser
+  }) => {
     expect(inviteUrl, 'needs the link of the previous test').not.toBe('');
     bob = await login(browser, 'bob', { spawn: false });
     await acceptInvite(bob.page, inviteUrl, 'alice');
@@ -103,9 +105,9 @@ test.describe('sharing a server with invite links', () => {
     const ownerDialog = await openSharingFromMenu(alice.page);
     const row = ownerDialog.locator(`.rtc-Invites tr[data-invite-id="${inviteId}"]`);
     await expect(row.locator('.rtc-Uses')).toHaveText('1');
-    await expect(
-      ownerDialog.locator('.rtc-Guests .rtc-Person[data-username="bob"]')
-    ).toContainText('Bob Dupont');
+    await expect(ownerDialog.locator('.rtc-Guests .rtc-Person[data-username="bob"]')).toContainText(
+      'Bob Dupont'
+    );
     await closeDialog(alice.page);
   });
 
@@ -146,7 +148,9 @@ test.describe('sharing a server with invite links', () => {
       await expect(row.locator('.rtc-Avatar')).toHaveText(initials);
       await expect(row.locator('.rtc-Tag')).toHaveText(tag);
     }
-    const rowInAlice = a.locator('#rtc-presence-collaborators .rtc-CollaboratorRow[data-username="bob"] .rtc-Avatar');
+    const rowInAlice = a.locator(
+      '#rtc-presence-collaborators .rtc-CollaboratorRow[data-username="bob"] .rtc-Avatar'
+    );
     expect(await backgroundColor(rowInAlice)).toBe(await backgroundColor(bobOwn));
     // The owner may revoke guests from the panel; the guest sees no such button.
     await expect(
@@ -155,7 +159,7 @@ test.describe('sharing a server with invite links', () => {
     await expect(b.locator('#rtc-presence-collaborators .rtc-RowRevoke')).toHaveCount(0);
   });
 
-  test('the guest types into a notebook cell; the owner sees the text and the guest\'s named cursor', async () => {
+  test("the guest types into a notebook cell; the owner sees the text and the guest's named cursor", async () => {
     await openDocument(alice.page, 'alice', NOTEBOOK);
     await openDocument(bob.page, 'alice', NOTEBOOK);
     const text = `# bob was here ${Date.now()}`;
@@ -172,12 +176,16 @@ test.describe('sharing a server with invite links', () => {
 
     // The panel says where bob is and what he is doing.
     await alice.page.locator('.rtc-Badge').click();
-    const row = alice.page.locator('#rtc-presence-collaborators .rtc-CollaboratorRow[data-username="bob"]');
+    const row = alice.page.locator(
+      '#rtc-presence-collaborators .rtc-CollaboratorRow[data-username="bob"]'
+    );
     await expect(row.locator('.rtc-Doc')).toHaveText(NOTEBOOK);
     await expect(row.locator('.rtc-Activity')).toHaveText(
       new RegExp(`editing (cell ${CELL + 1} of )?${NOTEBOOK.replace('.', '\\.')}`)
     );
-    await expect(row.locator('.rtc-Activity')).toHaveText(`editing cell ${CELL + 1} of ${NOTEBOOK}`);
+    await expect(row.locator('.rtc-Activity')).toHaveText(
+      `editing cell ${CELL + 1} of ${NOTEBOOK}`
+    );
 
     // Clicking bob's row brings alice to his cursor's cell.
     await notebookCells(alice.page).first().click();
@@ -186,7 +194,7 @@ test.describe('sharing a server with invite links', () => {
     await expect(notebookCells(alice.page).nth(CELL)).toHaveClass(/jp-mod-active/);
   });
 
-  test('a second guest joins; the owner\'s dialog lists both, live', async ({ browser }) => {
+  test("a second guest joins; the owner's dialog lists both, live", async ({ browser }) => {
     const dialog = await openSharingFromMenu(alice.page);
     await dialog.getByRole('button', { name: 'Generate link' }).click();
     await expect(dialog.locator('.rtc-LinkText')).toContainText('/hub/accept-share?code=');
@@ -197,17 +205,29 @@ test.describe('sharing a server with invite links', () => {
     // The dialog stayed open: it updates from the presence stream.
     const guests = dialog.locator('.rtc-Guests .rtc-Person');
     await expect(guests).toHaveCount(2);
-    await expect(dialog.locator('.rtc-Guests .rtc-Person[data-username="carol"]')).toContainText('Carol Nguyen');
-    await expect(dialog.locator('.rtc-Guests .rtc-Person[data-username="carol"] .rtc-Online')).toBeVisible();
-    await alice.page.locator('.jp-Dialog-content').screenshot({ path: screenshotPath('dialog.png') });
+    await expect(dialog.locator('.rtc-Guests .rtc-Person[data-username="carol"]')).toContainText(
+      'Carol Nguyen'
+    );
+    await expect(
+      dialog.locator('.rtc-Guests .rtc-Person[data-username="carol"] .rtc-Online')
+    ).toBeVisible();
+    await alice.page
+      .locator('.jp-Dialog-content')
+      .screenshot({ path: screenshotPath('dialog.png') });
     await closeDialog(alice.page);
 
     await openDocument(carol.page, 'alice', NOTEBOOK);
-    await expect(alice.page.locator('.rtc-Badge-others .rtc-Avatar[data-username="carol"]')).toHaveText('CN');
+    await expect(
+      alice.page.locator('.rtc-Badge-others .rtc-Avatar[data-username="carol"]')
+    ).toHaveText('CN');
     await alice.page.locator('.rtc-Badge').click();
-    await expect(alice.page.locator('#rtc-presence-collaborators .rtc-CollaboratorRow')).toHaveCount(3);
+    await expect(
+      alice.page.locator('#rtc-presence-collaborators .rtc-CollaboratorRow')
+    ).toHaveCount(3);
     await alice.page.locator('.rtc-BadgeWidget').screenshot({ path: screenshotPath('badge.png') });
-    await alice.page.locator('#rtc-presence-collaborators .rtc-Panel').screenshot({ path: screenshotPath('panel.png') });
+    await alice.page
+      .locator('#rtc-presence-collaborators .rtc-Panel')
+      .screenshot({ path: screenshotPath('panel.png') });
   });
 
   test('keyboard only: open the dialog, generate, copy and revoke a link, close with Escape', async () => {
@@ -245,7 +265,9 @@ test.describe('sharing a server with invite links', () => {
     // Inline confirmation by keyboard: ask, then cancel with the keyboard.
     await tabUntil(page, dialog, el => el.ariaLabel === 'Revoke all share links');
     await page.keyboard.press('Enter');
-    await expect(dialog.getByRole('button', { name: 'Confirm: Revoke all share links' })).toBeFocused();
+    await expect(
+      dialog.getByRole('button', { name: 'Confirm: Revoke all share links' })
+    ).toBeFocused();
     await tabUntil(page, dialog, el => el.ariaLabel === 'Cancel');
     await page.keyboard.press('Enter');
     await expect(dialog.getByRole('button', { name: 'Revoke all share links' })).toBeFocused();
@@ -296,7 +318,9 @@ test.describe('sharing a server with invite links', () => {
     const revokedRow = dialog.locator('.rtc-Revoked .rtc-Person[data-username="bob"]');
     await expect(revokedRow.getByRole('button', { name: /^Allow .+ again$/ })).toBeVisible();
     await closeDialog(alice.page);
-    await expect(alice.page.locator('.rtc-Badge-others .rtc-Avatar[data-username="bob"]')).toHaveCount(0);
+    await expect(
+      alice.page.locator('.rtc-Badge-others .rtc-Avatar[data-username="bob"]')
+    ).toHaveCount(0);
 
     // Bob ignores the notice (removes it) and keeps typing: nothing reaches
     // alice. JupyterLab itself may pop up its own dialog when the kernel
@@ -328,7 +352,9 @@ test.describe('sharing a server with invite links', () => {
       '#rtc-presence-collaborators .rtc-CollaboratorRow[data-username="carol"]'
     );
     await carolRow.getByRole('button', { name: 'Revoke access for Carol Nguyen' }).click();
-    const confirmDialog = alice.page.locator('.jp-Dialog', { hasText: 'Revoke access for Carol Nguyen (carol)?' });
+    const confirmDialog = alice.page.locator('.jp-Dialog', {
+      hasText: 'Revoke access for Carol Nguyen (carol)?'
+    });
     await confirmDialog.getByRole('button', { name: 'Revoke access for Carol Nguyen' }).click();
     await expect(carol.page.locator('#rtc-presence-revoked')).toBeVisible({ timeout: 1_000 });
     await expect(carolRow).toHaveCount(0);
