@@ -64,14 +64,14 @@ class RTCPresence(ExtensionApp):
         revocations made outside this server (hub API, admin panel). 0 disables.""",
     )
     ping_interval = Float(
-        2.0,
+        1.0,
         config=True,
         help="""Seconds between websocket pings on collaboration rooms. With ping_timeout,
         a client that stops answering is dropped (and vanishes for others) within
         ping_interval + ping_timeout seconds. 0 disables pings.""",
     )
     ping_timeout = Float(
-        3.0, config=True, help="Seconds to wait for a pong before dropping a room connection."
+        2.0, config=True, help="Seconds to wait for a pong before dropping a room connection."
     )
     max_message_size = Int(
         100 * 1024 * 1024,
@@ -176,7 +176,7 @@ class RTCState:
             self._every(cfg.revalidate_interval, self.gate.revalidate)
         if cfg.ping_interval > 0:
             silence = cfg.ping_interval + cfg.ping_timeout
-            self._every(min(1.0, cfg.ping_timeout or 1.0), lambda: self._sweep(silence))
+            self._every(min(0.5, cfg.ping_timeout or 0.5), lambda: self._sweep(silence))
 
     def _every(self, interval: float, job: Callable[[], Awaitable[Any]]) -> None:
         self._periodic.append(asyncio.ensure_future(run_every(interval, job, self.log)))
@@ -208,7 +208,7 @@ class RTCState:
         return self.identity_of(owner)
 
     def identity_of(self, username: str) -> dict[str, Any]:
-        known = self.presence.identity_of(username)
+        known = self.presence.identity_of(username) or self.gate.identities.get(username)
         if known is not None:
             return dict(known)
         return {

@@ -23,7 +23,7 @@ from jupyter_server.auth.identity import User
 from tornado import web
 from tornado.websocket import WebSocketHandler
 
-from .identity import Role
+from .identity import Role, public_identity
 
 CLOSE_REVOKED = 4403
 REASON_REVOKED = "access revoked"
@@ -52,6 +52,7 @@ class Gate:
         self.log = log
         self.hub_auth = hub_auth
         self.revoked: dict[str, float] = {}
+        self.identities: dict[str, dict[str, Any]] = {}
         self.recheck_interval = 1.0
         self._rechecked: dict[int, float] = {}
         self._people: dict[str, _Person] = {}
@@ -68,6 +69,9 @@ class Gate:
         """Decide on ``user`` for this request; raise 403 for revoked people."""
         role = self.role_of(user.username)
         user.rtc_role = role  # type: ignore[attr-defined]
+        if user.username not in self.identities or isinstance(handler, WebSocketHandler):
+            # Remembered so offline people still show their names in the UI.
+            self.identities[user.username] = public_identity(user, role)
         if role == "guest" and user.username in self.revoked:
             self.log.warning(
                 "rtc-presence: refused %s on %s: access revoked by the owner",

@@ -74,3 +74,15 @@ async def test_me_under_the_real_server(rtc_server: RTCServer) -> None:
     assert (ident["initials"], ident["color"], ident["role"]) == ("CaN", "#123456", "guest")
     resp = await rtc_server.request("alice", "GET", "api/me")
     assert resp.json()["identity"]["role"] == "owner"
+
+
+async def test_offline_people_keep_their_names(rtc_server: RTCServer) -> None:
+    await rtc_server.request("bob", "GET", "api/contents")
+    assert not rtc_server.state.presence.is_present("bob")
+    ident = rtc_server.state.identity_of("bob")
+    assert (ident["display_name"], ident["initials"], ident["role"]) == (
+        "Bob Dupont",
+        "BD",
+        "guest",
+    )
+    assert rtc_server.state.identity_of("nobody")["initials"] == "N"
