@@ -1,7 +1,7 @@
 """REST and websocket handlers of ``/api/rtc-presence/...``.
 
 Every answer is JSON; every error is an HTTP status with a JSON ``message``
-(jupyter_server's ``APIHandler.write_error``). See docs/api.md and the README.
+(jupyter_server's ``APIHandler.write_error``). See "API reference" in the README.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 /**
- * Typed client for the rtc-presence server API (see docs/api.md).
+ * Typed client for the rtc-presence server API (see "API reference" in the README).
  *
  * Every request goes through `ServerConnection.makeRequest`, which adds the
  * XSRF header and the token exactly like JupyterLab's own services do.
