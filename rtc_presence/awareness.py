@@ -43,38 +43,82 @@ class AwarenessVerdict:
 class _Seen:
     raw: str
     rewritten: str
-    clock: int
+
+
+@dataclass
+class _Claim:
+    """One client id owned by one connection."""
+
+    conn: object
+    person: str
+    offset: int = 0
+    """Added to the client's clocks so they stay above what peers last saw."""
+    clock: int = -1
+    """Last clock forwarded to peers (after the offset)."""
+    live: bool = False
+    """Whether the last forwarded state was not a removal."""
+
+
+_FLOOR_LIMIT = 10_000
 
 
 class RoomAwareness:
     """Ownership of awareness client ids in one room."""
 
     def __init__(self, server_client_id: int | None = None) -> None:
-        self._owners: dict[int, object] = {}
+        self._claims: dict[int, _Claim] = {}
         self._seen: dict[int, _Seen] = {}
+        # Clocks of removals we broadcast for released ids: a client that
+        # comes back with the same id must be lifted above them, or peers
+        # ignore its state (the Yjs clock rule).
+        self._floors: dict[int, int] = {}
         if server_client_id is not None:
-            self._owners[server_client_id] = _SERVER
+            self._claims[server_client_id] = _Claim(_SERVER, "")
+
+    def owners(self) -> dict[int, object]:
+        """Client id -> owning connection (the server's own id included)."""
+        return {cid: claim.conn for cid, claim in self._claims.items()}
+
+    def cached_ids(self) -> set[int]:
+        """Client ids whose last rewritten state is cached."""
+        return set(self._seen)
 
     def owner_of(self, client_id: int) -> object | None:
-        return self._owners.get(client_id)
+        claim = self._claims.get(client_id)
+        return None if claim is None else claim.conn
 
-    def filter(self, conn: object, user_json: str, frame: bytes) -> AwarenessVerdict:
-        """Apply the rules to ``frame`` sent by ``conn`` (raises MalformedFrame)."""
+    def filter(
+        self, conn: object, user_json: str, frame: bytes, person: str = ""
+    ) -> AwarenessVerdict:
+        """Apply the rules to ``frame`` sent by ``conn`` of ``person``.
+
+        Raises MalformedFrame. A person may take over their *own* client id
+        from another of their connections (a browser reconnecting while the
+        old socket is still half-open); nobody may take another person's.
+        """
         entries = parse_awareness(frame)
         kept: list[tuple[int, int, str]] = []
         verdict = AwarenessVerdict(frame=None)
         for entry in entries:
-            owner = self._owners.get(entry.client_id)
-            if owner is None:
+            cid = entry.client_id
+            claim = self._claims.get(cid)
+            if claim is None:
                 if entry.is_removal:
                     # Nobody's state: nothing to remove, and removing is no claim.
                     verdict.dropped += 1
                     continue
-                self._owners[entry.client_id] = owner = conn
-            if owner is not conn:
-                verdict.dropped += 1
-                continue
-            kept.append((entry.client_id, entry.clock, self._rewrite(entry, user_json, verdict)))
+                floor = self._floors.pop(cid, -1)
+                claim = self._claims[cid] = _Claim(conn, person, max(0, floor + 1 - entry.clock))
+            elif claim.conn is not conn:
+                if not person or claim.person != person:
+                    verdict.dropped += 1
+                    continue
+                claim.conn = conn
+                claim.offset = max(0, claim.clock + 1 - entry.clock)
+            state_json = self._rewrite(entry, user_json, verdict)
+            claim.clock = max(claim.clock + 1, entry.clock + claim.offset)
+            claim.live = state_json != "null"
+            kept.append((cid, claim.clock, state_json))
         if kept:
             verdict.frame = encode_awareness(kept)
         return verdict
@@ -86,35 +130,34 @@ class RoomAwareness:
             return "null"
         seen = self._seen.get(entry.client_id)
         if seen is not None and seen.raw == entry.state_json:
-            seen.clock = entry.clock
             return seen.rewritten
         state = decode_state(entry)
         assert state is not None
         state.pop("user", None)
-        body = json.dumps(state, separators=(",", ":"), ensure_ascii=False)
+        body = json.dumps(state, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
         # Splice the pre-serialised identity in rather than re-encoding it.
-        rewritten = (
-            '{"user":' + user_json + "}"
-            if body == "{}"
-            else '{"user":' + user_json + "," + body[1:]
-        )
-        self._seen[entry.client_id] = _Seen(entry.state_json, rewritten, entry.clock)
+        head = '{"user":' + user_json
+        rewritten = head + "}" if body == "{}" else head + "," + body[1:]
+        self._seen[entry.client_id] = _Seen(entry.state_json, rewritten)
         verdict.changed_states.append(state)
         return rewritten
 
     def release(self, conn: object) -> list[tuple[int, int]]:
         """Forget ``conn``'s client ids.
 
-        Returns (client id, next clock) for each of its ids whose last state
-        was not a removal: what others must be told is gone.
+        Returns (client id, removal clock) for each of its ids whose last
+        state was not a removal: what others must be told is gone.
         """
-        live = []
-        for cid in [cid for cid, owner in self._owners.items() if owner is conn]:
-            del self._owners[cid]
-            seen = self._seen.pop(cid, None)
-            if seen is not None:
-                live.append((cid, seen.clock + 1))
-        return live
+        gone = []
+        for cid in [cid for cid, claim in self._claims.items() if claim.conn is conn]:
+            claim = self._claims.pop(cid)
+            self._seen.pop(cid, None)
+            if claim.live:
+                gone.append((cid, claim.clock + 1))
+            if len(self._floors) >= _FLOOR_LIMIT:
+                self._floors.clear()
+            self._floors[cid] = claim.clock + 1
+        return gone
 
 
 def removal_frame(client_ids_and_clocks: list[tuple[int, int]]) -> bytes:

@@ -147,12 +147,47 @@ def decode_state(entry: AwarenessEntry) -> dict[str, Any] | None:
     if entry.is_removal:
         return None
     try:
-        state = json.loads(entry.state_json)
-    except ValueError:
-        raise MalformedFrame("awareness state is not valid JSON") from None
+        state = json.loads(entry.state_json, parse_constant=_no_constant, parse_float=_finite)
+    except ValueError as exc:
+        raise MalformedFrame(f"awareness state is not valid JSON ({exc})"[:100]) from None
     if not isinstance(state, dict):
         raise MalformedFrame("awareness state is not a JSON object")
+    if "\\u" in entry.state_json and _has_lone_surrogate(state):
+        raise MalformedFrame("awareness state has a lone surrogate escape")
     return state
+
+
+def _no_constant(name: str) -> Any:
+    # Python accepts NaN and Infinity; browsers' JSON.parse does not.
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def validate_raw(frame: bytes) -> None:
+    """Check a RAW frame: a UTF-8 string, and for ``save`` its request id."""
+    payload, pos = read_varbytes(frame, 1)
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedFrame("raw message is not valid UTF-8") from None
+    if text == "save":
+        _, pos = read_varuint(frame, pos)
+    if pos != len(frame):
+        raise MalformedFrame("trailing bytes after raw message")
 
 
 def encode_awareness(entries: list[tuple[int, int, str]]) -> bytes:

@@ -30,7 +30,7 @@ from .frames import (
     SYNC_UPDATE,
     MalformedFrame,
     message_type,
-    read_varbytes,
+    validate_raw,
     validate_sync,
 )
 from .identity import public_identity
@@ -113,8 +113,10 @@ class RTCRoomHandler(YDocWebSocketHandler):
         return str(path) if path is not None else None
 
     def on_message(self, message: str | bytes) -> Awaitable[None] | None:
+        if self._released:
+            return None  # closed: nothing more from this connection reaches the room
         if isinstance(message, str):
-            self._reject(CLOSE_MALFORMED, "text frames are not part of the Yjs protocol")
+            self._reject(CLOSE_MALFORMED, "malformed message: text frames are not Yjs messages")
             return None
         try:
             kind = message_type(message)
@@ -127,7 +129,7 @@ class RTCRoomHandler(YDocWebSocketHandler):
                 if validate_sync(message) == SYNC_UPDATE and self._presence_conn is not None:
                     self._rtc.presence.record_edit(self._presence_conn)
             elif kind == RAW:
-                read_varbytes(message, 1)
+                validate_raw(message)
             else:
                 raise MalformedFrame(f"unknown message type {kind}")
         except MalformedFrame as exc:
@@ -140,7 +142,7 @@ class RTCRoomHandler(YDocWebSocketHandler):
             self._reject(CLOSE_FLOOD, "too many awareness updates")
             return None
         guard = self._rtc.room_awareness(self.room)
-        verdict = guard.filter(self, self._user_json, message)
+        verdict = guard.filter(self, self._user_json, message, self.current_user.username)
         if verdict.dropped:
             self.log.warning(
                 "rtc-presence: dropped %d forged awareness entr%s from %s in %s",

@@ -110,8 +110,8 @@ def _assert_nothing_left(rtc_server: RTCServer, owner: Owner) -> None:
     room = live[0].room
     assert set(room.clients) == set(live)
     guard = rtc_server.state.room_awareness(room)
-    assert set(guard._owners.values()) <= {*live, _SERVER}, guard._owners
-    assert set(guard._seen) <= set(guard._owners)
+    assert set(guard.owners().values()) <= {*live, _SERVER}, guard.owners()
+    assert guard.cached_ids() <= set(guard.owners())
     people = {p["username"]: p for p in rtc_server.state.presence.people()}
     assert set(people) == {"alice", "carol"}, people
     assert all(p["connections"] == 1 for p in people.values())
@@ -440,7 +440,7 @@ async def test_frames_in_flight_after_eviction_are_dropped(rtc_server: RTCServer
     assert "late-edit" not in "".join(doc_sources(owner.carol.doc))
     live = _live_room_handlers(rtc_server)
     guard = rtc_server.state.room_awareness(live[0].room)
-    assert set(guard._owners.values()) <= {*live, _SERVER}, guard._owners
+    assert set(guard.owners().values()) <= {*live, _SERVER}, guard.owners()
 
 
 def pycrdt_update_for(client: YClient, text: str) -> bytes:
