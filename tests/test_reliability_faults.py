@@ -234,8 +234,8 @@ async def test_reconnect_after_reset_shows_the_cursor_at_once(rtc_server: RTCSer
     state with the clock it already had. The server broadcast the old connection's
     removal with clock + 1, so peers ignore that state (Yjs clock rule), and the next
     move (clock + 1, equal, not null) too: the guest's cursor is invisible until his
-    second move or 30 s of renewals. Known bug: the server rewrites every awareness
-    frame and knows the removal clock, so it can lift a re-claimed id's clock above it."""
+    second move or 30 s of renewals. The server (which rewrites every awareness frame)
+    now lifts a re-claimed id's clock above the removal it broadcast."""
     path = rtc_server.notebook("reconnect.ipynb", cells=1)
     room_id, session = await open_session(rtc_server.http_url, path, headers=rtc_server.auth("bob"))
     url = room_url(rtc_server.ws_url, room_id, session)
@@ -260,9 +260,9 @@ async def test_half_open_drop_then_reconnect_keeps_the_guest_visible(
 ) -> None:
     """A network change often leaves the old socket half-open (no reset reaches the
     server). The browser reconnects at once with the same Yjs document and awareness
-    client id. Known bug: the new connection's awareness is dropped as "forged" (the id
-    belongs to the stale connection) until pings drop the stale one, which then
-    broadcasts the id's removal: the guest vanishes for others until his next update."""
+    client id. The new connection's awareness used to be dropped as "forged" (the id
+    belonged to the stale connection) until pings dropped the stale one, which then
+    broadcast the id's removal: the guest vanished until his next update."""
     path = rtc_server.notebook("halfopen.ipynb", cells=1)
     room_id, session = await open_session(rtc_server.http_url, path, headers=rtc_server.auth("bob"))
     url = room_url(rtc_server.ws_url, room_id, session)
