@@ -445,3 +445,38 @@ def pycrdt_update_for(client: YClient, text: str) -> bytes:
         client._subscription = None
     source.insert(len(source), text)
     return varuint(0) + varuint(2) + varbytes(doc.get_update(before))
+
+
+async def test_presence_stream_ignores_client_junk(rtc_server: RTCServer) -> None:
+    """The presence stream reads nothing from clients: junk in any amount is ignored, an
+    oversized message (tornado's 10 MiB default) closes only that stream with 1009, and
+    the other subscribers keep receiving updates."""
+    watcher = await rtc_server.stream("alice")
+    assert json.loads(await asyncio.wait_for(watcher.recv(), 5))["type"] == "snapshot"
+    junk = await rtc_server.stream("mallory")
+    await asyncio.wait_for(junk.recv(), 5)
+    sent = 0
+    for i in range(500):
+        await junk.send(b"\x00\xff" * i if i % 2 else "not json {" * i)
+        sent += 1
+    huge = await rtc_server.stream("mallory")
+    await asyncio.wait_for(huge.recv(), 5)
+    with contextlib.suppress(Exception):
+        await huge.send(b"x" * (10 * 1024 * 1024 + 1))
+    closed_code = None
+    with contextlib.suppress(Exception):
+        while True:
+            await asyncio.wait_for(huge.recv(), 10)
+    closed_code = huge.close_code
+    assert closed_code == 1009, closed_code
+    # the junk sender's stream still works, and so does everyone else's
+    await rtc_server.global_room("bob")
+    for ws in (watcher, junk):
+        while True:
+            msg = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            if msg["type"] == "join":
+                assert msg["person"]["username"] == "bob"
+                break
+    await watcher.close()
+    await junk.close()
+    record("presence_stream_junk", {"junk_messages": sent, "oversized_closed_1009": 1})
