@@ -40,38 +40,63 @@ PALETTE: tuple[str, ...] = (
 _JOINERS = {"\u200d", "\ufe0f", "\ufe0e"}
 
 
+def _is_regional_indicator(ch: str) -> bool:
+    return 0x1F1E6 <= ord(ch) <= 0x1F1FF
+
+
+def _extends(ch: str) -> bool:
+    """Characters that belong to the grapheme before them."""
+    return (
+        ch in _JOINERS
+        or unicodedata.category(ch) in ("Mn", "Mc", "Me")  # combining and enclosing marks
+        or 0x1F3FB <= ord(ch) <= 0x1F3FF  # skin tones
+    )
+
+
 def _first_grapheme(word: str) -> str:
     """The first user-perceived character of ``word`` (approximately).
 
-    Keeps combining marks, variation selectors, skin-tone modifiers and
-    zero-width-joiner sequences together, so emoji and accented names are
-    not cut in half.
+    Keeps marks, keycaps, variation selectors, skin tones, flags (pairs of
+    regional indicators) and zero-width-joiner sequences together, so emoji
+    and accented names are not cut in half.
     """
     out = word[0]
     i = 1
-    while i < len(word):
-        ch = word[i]
-        if ch in _JOINERS or unicodedata.combining(ch) or 0x1F3FB <= ord(ch) <= 0x1F3FF:
-            out += ch
+    if _is_regional_indicator(out) and i < len(word) and _is_regional_indicator(word[i]):
+        out += word[i]
+        i += 1
+    while i < len(word) and _extends(word[i]):
+        out += word[i]
+        i += 1
+        if out[-1] == "\u200d" and i < len(word):
+            out += word[i]
             i += 1
-            if ch == "\u200d" and i < len(word):
-                out += word[i]
-                i += 1
-        else:
-            break
     return out
+
+
+def _visible(text: str) -> str:
+    # Bidi controls, zero-width spaces and other format characters are not letters.
+    # The zero-width joiner stays: it glues emoji sequences together.
+    return "".join(
+        ch for ch in text if ch == "\u200d" or unicodedata.category(ch) not in ("Cf", "Cc")
+    )
+
+
+def _upper(grapheme: str) -> str:
+    # "ß".upper() is "SS": keep a letter whose capital is not one letter.
+    upper = grapheme.upper()
+    return upper if len(upper) == len(grapheme) else grapheme
 
 
 def make_initials(display_name: str | None, username: str) -> str:
     """Initials from the display name: "Alice Martin" -> "AM", "bob" -> "B"."""
-    text = (display_name or "").strip() or username
-    words = [w for w in text.replace("_", " ").replace(".", " ").split() if w]
+    words = _visible(display_name or "").replace("_", " ").replace(".", " ").split()
     if not words:
-        words = [username or "?"]
+        words = _visible(username).replace("_", " ").replace(".", " ").split() or ["?"]
     letters = [_first_grapheme(words[0])]
     if len(words) > 1:
         letters.append(_first_grapheme(words[-1]))
-    return "".join(letter.upper() for letter in letters)
+    return "".join(_upper(letter) for letter in letters)
 
 
 def make_color(username: str) -> str:
