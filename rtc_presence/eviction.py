@@ -93,6 +93,14 @@ class Gate:
         """
         if self.hub_auth is None:
             return None
+        # Only when the hub's own authentication path (its token, cookie and
+        # XSRF rules) identified someone and just the scope check refused:
+        # HubAuth leaves that model on the handler as ``_cached_hub_user``
+        # (jupyterhub/services/auth.py, HubAuth._get_user). Credentials it
+        # rejected, e.g. a cookie without X-XSRFToken, are never re-checked.
+        # Pinned by tests/test_reliability_hub.py and tests/test_hub_sharing.py.
+        if not getattr(handler, "_cached_hub_user", None):
+            return None
         token = self.hub_auth.get_token(handler)
         if not token:
             return None

@@ -133,10 +133,9 @@ WS_CELLS = ["presence stream", "document room", "global awareness"]
 #: Expected HTTP statuses (websocket cells: 101 opened). Rows are evaluated in order.
 HUB_MATRIX: dict[str, dict[str, int]] = {
     # JupyterHub ignores the cookie of a cors request without X-XSRFToken, GETs included
-    # (a cross-site page could send it). Known bug: the server's re-check of refused
-    # tokens (Gate.recheck_refused) takes the token from that same cookie without the
-    # XSRF check and admits the GETs (200); the mutating ones are still stopped (403) by
-    # jupyter_server's own XSRF check that runs afterwards.
+    # (a cross-site page could send it). The server's re-check of refused tokens
+    # (Gate.recheck_refused) only re-checks credentials the hub's auth path accepted,
+    # so it must not admit these either.
     "owner cookie, no X-XSRFToken": {
         **dict.fromkeys(["me", "info", "presence", "list invites", "list guests"], 403),
         **dict.fromkeys(MUTATING, 403),
