@@ -102,6 +102,11 @@ class PresenceStreamHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
 
     _unsubscribe: Any = None
 
+    @property
+    def max_message_size(self) -> int:
+        # Clients have nothing to say here; bound what a client can make us buffer.
+        return 4096
+
     @ws_authenticated
     async def get(self, *args: Any, **kwargs: Any) -> None:
         await super().get(*args, **kwargs)

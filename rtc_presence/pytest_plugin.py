@@ -54,7 +54,9 @@ def rtc_config() -> dict[str, Any]:
 
 
 @pytest.fixture
-def jp_server_config(rtc_users: dict[str, Any], rtc_config: dict[str, Any]) -> Config:
+def jp_server_config(
+    rtc_users: dict[str, Any], rtc_config: dict[str, Any], tmp_path: Path
+) -> Config:
     return Config(
         {
             "ServerApp": {
@@ -69,6 +71,9 @@ def jp_server_config(rtc_users: dict[str, Any], rtc_config: dict[str, Any]) -> C
             "TokenIdentityProvider": {"users": rtc_users},
             "RTCPresence": {"owner": "alice", **rtc_config},
             "YDocExtension": {"document_save_delay": 0.2, "file_poll_interval": 0.5},
+            # One store per test: a shared one in the working directory makes
+            # concurrent servers wait on SQLite's lock.
+            "SQLiteYStore": {"db_path": str(tmp_path / "ystore.db")},
         }
     )
 
