@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import weakref
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -162,7 +162,6 @@ class RTCState:
             self.sharing = HubSharing(target, config.hub_request_timeout)
         self.room_awareness = RoomAwarenessMap().get
         self.room_handlers: weakref.WeakSet[Any] = weakref.WeakSet()
-        self._tasks: set[asyncio.Task[Any]] = set()
         self._periodic: list[asyncio.Task[None]] = []
         self.gate.on_evicted(self._on_evicted)
 
@@ -189,11 +188,6 @@ class RTCState:
     async def stop(self) -> None:
         for task in self._periodic:
             task.cancel()
-
-    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     def caller_token(self, handler: web.RequestHandler) -> str | None:
         if self.hub_auth is None:

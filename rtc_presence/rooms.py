@@ -20,9 +20,9 @@ from pycrdt import is_awareness_disconnect_message, read_message
 from pycrdt.websocket import YRoom
 from tornado.routing import Rule, RuleRouter
 from tornado.web import Application
-from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from .awareness import TokenBucket, removal_frame
+from .fanout import adopt_websocket_server, send_now
 from .frames import (
     AWARENESS,
     RAW,
@@ -167,18 +167,7 @@ class RTCRoomHandler(YDocWebSocketHandler):
         """
         room = self.room
         skip_self = is_awareness_disconnect_message(frame[1:])
-        for client in list(room.clients):
-            if client is self and skip_self:
-                continue
-            if isinstance(client, WebSocketHandler):
-                if not _is_live(client):
-                    continue
-                try:
-                    client.write_message(frame, binary=True)
-                except WebSocketClosedError:
-                    continue
-            else:
-                self._rtc.spawn(client.send(frame))
+        send_now(room, frame, skip=self if skip_self else None)
         room.awareness.apply_awareness_update(read_message(frame[1:]), room)
 
     def _reject(self, code: int, reason: str) -> None:
@@ -215,15 +204,7 @@ class RTCRoomHandler(YDocWebSocketHandler):
         if not gone:
             return
         room.awareness.remove_awareness_states([cid for cid, _ in gone], self)
-        frame = removal_frame(gone)
-        for client in list(room.clients):
-            if client is not self and _is_live(client):
-                self._rtc.spawn(client.send(frame))
-
-
-def _is_live(client: object) -> bool:
-    conn = getattr(client, "ws_connection", None)
-    return conn is not None and not conn.is_closing()
+        send_now(room, removal_frame(gone), skip=self)
 
 
 def install_room_handler(web_app: Application) -> bool:
@@ -234,6 +215,8 @@ def install_room_handler(web_app: Application) -> bool:
     target class of that rule (``tornado.routing.Rule.target``, public), so
     its URL pattern, position and keyword arguments stay as upstream made
     them. Pinned by ``tests/test_rooms.py::test_room_route_uses_rtc_handler``.
+    The rooms' websocket server, found in the same rule, gets the
+    synchronous document fan-out of :mod:`rtc_presence.fanout`.
     """
     swapped = 0
     for router in (web_app.default_router, web_app.wildcard_router):
@@ -249,6 +232,9 @@ def _swap(router: RuleRouter, old: type, new: type) -> int:
             count += _swap(target, old, new)
         elif target is old and isinstance(rule, Rule):
             rule.target = new
+            server = rule.target_kwargs.get("ywebsocket_server")
+            if server is not None:
+                adopt_websocket_server(server)
             count += 1
     return count
 

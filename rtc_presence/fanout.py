@@ -1,0 +1,135 @@
+"""Document-update fan-out without one task per recipient.
+
+pycrdt-websocket's ``YRoom._broadcast_updates`` starts one task per client
+for every document update. Profiling the server under 100-200 editors
+(``bench/profiling.py``) put about half of its time there. This module
+gives every room a replacement loop that writes the update to each tornado
+websocket synchronously, as :meth:`RTCRoomHandler._fan_out_awareness` does
+for awareness, and keeps everything else upstream does with the update
+(persisting it in the room's YStore, sending to non-tornado channels).
+
+How it is put in place, since neither pycrdt-websocket nor
+jupyter_server_ydoc lets one choose the room class:
+
+- :func:`adopt_websocket_server` puts :class:`FanOutServerMixin` in front of
+  the class of jupyter_server_ydoc's ``JupyterWebsocketServer`` instance (in
+  place: the REST handlers and the extension app hold that same object);
+- its public ``start_room`` puts :class:`FanOutRoomMixin` in front of each
+  room's class before the room starts, which is when ``YRoom._start``
+  launches ``self._broadcast_updates``.
+
+``_broadcast_updates``, ``_task_group`` and ``_update_receive_stream`` are
+private members of ``YRoom`` (pycrdt-websocket 0.16); the overridden loop
+mirrors upstream's. ``tests/test_fanout.py`` pins the upstream structure and
+the behaviour: each client gets every update exactly once and the YStore
+gets every update.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pycrdt import create_update_message
+from pycrdt.websocket import WebsocketServer, YRoom
+from tornado.websocket import WebSocketClosedError, WebSocketHandler
+
+
+def is_live(client: object) -> bool:
+    """Whether a tornado websocket can still be written to."""
+    conn = getattr(client, "ws_connection", None)
+    return conn is not None and not conn.is_closing()
+
+
+def send_now(room: YRoom, message: bytes, skip: object = None) -> None:
+    """Write ``message`` to every client of ``room`` except ``skip``.
+
+    Tornado websockets are written synchronously (``write_message`` only
+    queues bytes on the stream); any other kind of channel gets a task in
+    the room's task group, as upstream does.
+    """
+    for client in list(room.clients):
+        if client is skip:
+            continue
+        if isinstance(client, WebSocketHandler):
+            if not is_live(client):
+                continue
+            try:
+                client.write_message(message, binary=True)
+            except WebSocketClosedError:
+                continue
+        else:
+            task_group = room._task_group  # private: the room's own task group
+            if task_group is not None:
+                task_group.start_soon(client.send, message)
+
+
+class FanOutRoomMixin:
+    """Replaces ``YRoom._broadcast_updates`` with a synchronous fan-out."""
+
+    async def _broadcast_updates(self) -> None:
+        # Same steps as upstream, in the same order: start the YStore, then
+        # for each update of the room's document send it to the clients and
+        # persist it. Only the sending differs (see module docstring).
+        room: Any = self
+        ystore = room.ystore
+        if ystore is not None:
+            async with ystore.start_lock:
+                if not ystore.started.is_set():
+                    await room._task_group.start(ystore.start)
+        async with room._update_receive_stream:
+            async for update in room._update_receive_stream:
+                task_group = room._task_group
+                if task_group is None or task_group.cancel_scope.cancel_called:
+                    return
+                if room.clients:
+                    try:
+                        send_now(room, create_update_message(update))
+                    except Exception as exc:
+                        room._handle_exception(exc)
+                if ystore is not None:
+                    task_group.start_soon(ystore.write, update)
+
+
+_room_classes: dict[type, type] = {}
+
+
+def adopt_room(room: YRoom) -> YRoom:
+    """Put :class:`FanOutRoomMixin` in front of ``room``'s class, in place.
+
+    Only effective before the room starts: a running room keeps the loop it
+    started with.
+    """
+    cls = type(room)
+    if issubclass(cls, FanOutRoomMixin):
+        return room
+    mixed = _room_classes.get(cls)
+    if mixed is None:
+        mixed = type(f"FanOut{cls.__name__}", (FanOutRoomMixin, cls), {})
+        _room_classes[cls] = mixed
+    room.__class__ = mixed
+    return room
+
+
+class FanOutServerMixin:
+    """Adopts every room before the websocket server starts it."""
+
+    async def start_room(self, room: YRoom) -> None:
+        if not room.started.is_set():
+            adopt_room(room)
+        await super().start_room(room)  # type: ignore[misc]
+
+
+_server_classes: dict[type, type] = {}
+
+
+def adopt_websocket_server(server: WebsocketServer) -> WebsocketServer:
+    """Put :class:`FanOutServerMixin` in front of ``server``'s class, in place."""
+    cls = type(server)
+    if issubclass(cls, FanOutServerMixin):
+        return server
+    mixed = _server_classes.get(cls)
+    if mixed is None:
+        mixed = type(f"FanOut{cls.__name__}", (FanOutServerMixin, cls), {})
+        _server_classes[cls] = mixed
+    server.__class__ = mixed
+    return server

@@ -1,0 +1,102 @@
+"""The synchronous document fan-out of rtc_presence.fanout (pinned behaviour)."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from typing import Any
+
+import pycrdt
+from jupyter_server_ydoc.rooms import DocumentRoom
+from pycrdt.websocket import YRoom
+
+from rtc_presence.fanout import FanOutRoomMixin, FanOutServerMixin
+from rtc_presence.pytest_plugin import RTCServer
+from rtc_presence.testing.yclient import append_text, cell_source
+
+
+def test_upstream_room_still_starts_the_loop_we_replace() -> None:
+    # FanOutRoomMixin overrides YRoom._broadcast_updates and reads these
+    # private members; if upstream renames or stops using them, this fails
+    # before users see duplicated or missing updates.
+    start = inspect.getsource(YRoom._start)
+    assert "self._broadcast_updates" in start
+    assert "_update_receive_stream" in start
+    loop = inspect.getsource(YRoom._broadcast_updates)
+    for name in ("_update_receive_stream", "ystore.write", "client.send", "ystore.start"):
+        assert name in loop, name
+    assert hasattr(YRoom, "_handle_exception")
+
+
+async def _server_room(rtc_server: RTCServer) -> Any:
+    handler = next(iter(rtc_server.state.room_handlers))
+    return handler.room
+
+
+async def test_rooms_use_the_synchronous_fan_out(rtc_server: RTCServer) -> None:
+    path = rtc_server.notebook()
+    await rtc_server.room("alice", path)
+    room = await _server_room(rtc_server)
+    assert isinstance(room, FanOutRoomMixin)
+    assert isinstance(room, DocumentRoom)  # every upstream behaviour kept
+    handler = next(iter(rtc_server.state.room_handlers))
+    # The same server object the REST handlers use, adopted in place.
+    assert isinstance(handler._websocket_server, FanOutServerMixin)
+
+
+async def test_each_client_gets_each_update_once_and_the_store_all(
+    rtc_server: RTCServer,
+) -> None:
+    path = rtc_server.notebook(cells=1)
+    alice = await rtc_server.room("alice", path)
+    bob = await rtc_server.room("bob", path)
+    carol = await rtc_server.room("carol", path)
+    for client in (alice, bob, carol):
+        await client.wait_synced()
+    room = await _server_room(rtc_server)
+
+    server_updates = 0
+
+    def count(_event: pycrdt.TransactionEvent) -> None:
+        nonlocal server_updates
+        server_updates += 1
+
+    subscription = room.ydoc.observe(count)
+    start = {c: c.updates_received for c in (alice, bob, carol)}
+    try:
+        for i in range(20):
+            append_text(alice.doc, 0, f"<{i}>")
+        await bob.wait_until(lambda: "<19>" in str(cell_source(bob.doc, 0)), 10)
+        await carol.wait_until(lambda: "<19>" in str(cell_source(carol.doc, 0)), 10)
+        # A last edit from bob: everything sent before it has arrived once
+        # it has (one ordered socket per client, one loop per room).
+        append_text(bob.doc, 0, "<end>")
+        for client in (alice, carol):
+            await client.wait_until(lambda c=client: "<end>" in str(cell_source(c.doc, 0)), 10)
+        for client in (alice, bob, carol):
+            await client.wait_until(
+                lambda c=client: c.updates_received - start[c] >= server_updates, 10
+            )
+    finally:
+        room.ydoc.unobserve(subscription)
+
+    assert server_updates >= 21
+    # A duplicate would show as more updates than the server made.
+    for client in (alice, bob, carol):
+        assert client.updates_received - start[client] == server_updates, client
+
+    # The YStore holds every update: replaying it rebuilds the document.
+    expected = str(cell_source(alice.doc, 0))
+    deadline = time.monotonic() + 10
+    replayed = ""
+    while time.monotonic() < deadline:
+        doc: pycrdt.Doc[Any] = pycrdt.Doc()
+        async for update, *_ in room.ystore.read():
+            doc.apply_update(update)
+        cells = doc.get("cells", type=pycrdt.Array)
+        replayed = str(cells[0]["source"]) if len(cells) else ""
+        if replayed == expected:
+            break
+        await asyncio.sleep(0.05)
+    assert replayed == expected
