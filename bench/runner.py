@@ -737,7 +737,7 @@ def stop_servers(servers: list[Server], log_errors: dict[str, list[str]]) -> Non
         s.terminate()  # all at once, then wait
     for s in servers:
         s.stop()
-        errs = s.errors_in_log()
+        errs = s.errors_in_logs()
         if errs:
             log_errors.setdefault(s.setup, []).extend(errs)
 

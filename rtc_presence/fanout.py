@@ -33,6 +33,8 @@ from pycrdt import create_update_message
 from pycrdt.websocket import WebsocketServer, YRoom
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
+from .mixins import adopt
+
 
 def is_live(client: object) -> bool:
     """Whether a tornado websocket can still be written to."""
@@ -90,24 +92,13 @@ class FanOutRoomMixin:
                     task_group.start_soon(ystore.write, update)
 
 
-_room_classes: dict[type, type] = {}
-
-
 def adopt_room(room: YRoom) -> YRoom:
     """Put :class:`FanOutRoomMixin` in front of ``room``'s class, in place.
 
     Only effective before the room starts: a running room keeps the loop it
     started with.
     """
-    cls = type(room)
-    if issubclass(cls, FanOutRoomMixin):
-        return room
-    mixed = _room_classes.get(cls)
-    if mixed is None:
-        mixed = type(f"FanOut{cls.__name__}", (FanOutRoomMixin, cls), {})
-        _room_classes[cls] = mixed
-    room.__class__ = mixed
-    return room
+    return adopt(room, FanOutRoomMixin, "FanOut")
 
 
 class FanOutServerMixin:
@@ -119,17 +110,6 @@ class FanOutServerMixin:
         await super().start_room(room)  # type: ignore[misc]
 
 
-_server_classes: dict[type, type] = {}
-
-
 def adopt_websocket_server(server: WebsocketServer) -> WebsocketServer:
     """Put :class:`FanOutServerMixin` in front of ``server``'s class, in place."""
-    cls = type(server)
-    if issubclass(cls, FanOutServerMixin):
-        return server
-    mixed = _server_classes.get(cls)
-    if mixed is None:
-        mixed = type(f"FanOut{cls.__name__}", (FanOutServerMixin, cls), {})
-        _server_classes[cls] = mixed
-    server.__class__ = mixed
-    return server
+    return adopt(server, FanOutServerMixin, "FanOut")

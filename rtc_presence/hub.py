@@ -254,53 +254,48 @@ def _check_sharing_roles(c: Any, roles: list[str]) -> None:
         )
 
 
-def _merge_oauth_scopes(section: Any, owner_scopes: list[str]) -> None:
-    key = "oauth_client_allowed_scopes"
+def _compose_scopes(section: Any, key: str, transform: Callable[[list[str]], list[str]]) -> None:
+    """Pass the admin's ``key`` setting through ``transform``.
+
+    The setting may be a list or a (sync or async) callable of the spawner;
+    a callable is wrapped once (marked), so ``configure`` is idempotent.
+    """
     current = section.get(key, [])
     if _is_lazy(current):
         current = _materialize(current, [])
-    if callable(current):
-        if getattr(current, _MARK, False):
-            return
-        admin_callable = current
+    if not callable(current):
+        section[key] = transform(list(current))
+        return
+    if getattr(current, _MARK, False):
+        return
+    admin_callable = current
 
-        async def allowed_scopes(spawner: Any) -> list[str]:
-            result = admin_callable(spawner)
-            if inspect.isawaitable(result):
-                result = await result
-            return _union(list(result or []), owner_scopes)
+    async def scopes(spawner: Any) -> list[str]:
+        result = admin_callable(spawner)
+        if inspect.isawaitable(result):
+            result = await result
+        return transform(list(result or []))
 
-        setattr(allowed_scopes, _MARK, True)
-        section[key] = allowed_scopes
-    else:
-        section[key] = _union(list(current), owner_scopes)
+    scopes.__name__ = key
+    setattr(scopes, _MARK, True)
+    section[key] = scopes
+
+
+def _merge_oauth_scopes(section: Any, owner_scopes: list[str]) -> None:
+    _compose_scopes(
+        section, "oauth_client_allowed_scopes", lambda scopes: _union(scopes, owner_scopes)
+    )
 
 
 def _guard_server_token_scopes(section: Any) -> None:
-    key = "server_token_scopes"
-    if key not in section:
+    if "server_token_scopes" not in section:
         return
-    current = section[key]
-    if _is_lazy(current):
-        current = _materialize(current, [])
-    if callable(current):
-        if getattr(current, _MARK, False):
-            return
-        admin_callable = current
 
-        async def server_token_scopes(spawner: Any) -> list[str]:
-            result = admin_callable(spawner)
-            if inspect.isawaitable(result):
-                result = await result
-            scopes = list(result or [])
-            _check_scopes_allowed(scopes, "Spawner.server_token_scopes")
-            return scopes
+    def checked(scopes: list[str]) -> list[str]:
+        _check_scopes_allowed(scopes, "Spawner.server_token_scopes")
+        return scopes
 
-        setattr(server_token_scopes, _MARK, True)
-        section[key] = server_token_scopes
-    else:
-        _check_scopes_allowed(list(current), "Spawner.server_token_scopes")
-        section[key] = list(current)
+    _compose_scopes(section, "server_token_scopes", checked)
 
 
 def _check_server_role(c: Any) -> None:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from jupyter_server.auth.identity import IdentityProvider, User
 from jupyter_server.utils import ensure_async
 
+from .mixins import adopt
+
 if TYPE_CHECKING:
     from tornado.web import RequestHandler
 
@@ -168,9 +170,6 @@ class RTCIdentityProvider(RTCIdentityMixin, IdentityProvider):
     """
 
 
-_adopted: dict[type, type] = {}
-
-
 def adopt_identity_provider(provider: IdentityProvider) -> IdentityProvider:
     """Put :class:`RTCIdentityMixin` in front of ``provider``'s class, in place.
 
@@ -181,12 +180,4 @@ def adopt_identity_provider(provider: IdentityProvider) -> IdentityProvider:
     instance's class to a subclass keeps that state and every behaviour of
     the original class; ``tests/test_identity.py`` pins it.
     """
-    cls = type(provider)
-    if issubclass(cls, RTCIdentityMixin):
-        return provider
-    mixed = _adopted.get(cls)
-    if mixed is None:
-        mixed = type(f"RTC{cls.__name__}", (RTCIdentityMixin, cls), {})
-        _adopted[cls] = mixed
-    provider.__class__ = mixed
-    return provider
+    return adopt(provider, RTCIdentityMixin, "RTC")

@@ -14,15 +14,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import random
 import re
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 import unicodedata
@@ -36,6 +31,7 @@ import pycrdt
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from rtc_presence.testing.server import JupyterServerProcess
 from rtc_presence.testing.yclient import YClient, notebook_cells, open_session, room_url
 
 REPO = Path(__file__).resolve().parent.parent
@@ -464,19 +460,7 @@ class FrameFuzzer:
 # ---------------------------------------------------------------- subprocess server
 
 
-#: pycrdt-store creates its SQLite table from each room that opens first on a fresh
-#: YStore; rooms opened together race ("table yupdates already exists"). Logged by
-#: upstream, harmless (the table exists), not something rtc-presence does.
-KNOWN_UPSTREAM_ERRORS = ("table yupdates already exists",)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class SubprocessServer:
+class SubprocessServer(JupyterServerProcess):
     """``python -m jupyter_server`` with jupyter-collaboration and rtc-presence, configured
     like ``rtc_presence.pytest_plugin`` (token users, owner alice, 0.2 s save delay).
 
@@ -490,31 +474,7 @@ class SubprocessServer:
         users: dict[str, dict[str, Any]],
         rtc_config: dict[str, Any] | None = None,
     ) -> None:
-        self.workdir = workdir
         self.users = users
-        self.rtc_config = rtc_config or {}
-        self.root = workdir / "root"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.port = 0
-        self.starts = 0
-
-    @property
-    def http_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/"
-
-    def token(self, user: str) -> str:
-        return next(t for t, info in self.users.items() if info["username"] == user)
-
-    def auth(self, user: str) -> dict[str, str]:
-        return {"Authorization": f"token {self.token(user)}"}
-
-    def _write_config(self) -> Path:
-        config_dir = self.workdir / "config"
-        config_dir.mkdir(parents=True, exist_ok=True)
         config = {
             "ServerApp": {
                 "jpserver_extensions": {
@@ -524,60 +484,20 @@ class SubprocessServer:
                 },
                 "identity_provider_class": "rtc_presence.testing.identity.TokenIdentityProvider",
                 "allow_root": True,
-                "ip": "127.0.0.1",
-                "port": self.port,
-                "port_retries": 0,
-                "open_browser": False,
-                "root_dir": str(self.root),
                 "log_level": "WARN",
             },
-            "TokenIdentityProvider": {"users": self.users},
-            "RTCPresence": {"owner": "alice", **self.rtc_config},
+            "TokenIdentityProvider": {"users": users},
+            "RTCPresence": {"owner": "alice", **(rtc_config or {})},
             "YDocExtension": {"document_save_delay": 0.2, "file_poll_interval": 0.5},
         }
-        (config_dir / "jupyter_server_config.json").write_text(json.dumps(config))
-        return config_dir
+        super().__init__(workdir, config)
+        self.ready_headers = self.auth("alice")
 
-    def start(self) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
-        config_dir = self._write_config()
-        env = dict(os.environ)
-        for name in ("data", "runtime"):
-            (self.workdir / name).mkdir(exist_ok=True)
-        env.update(
-            JUPYTER_CONFIG_DIR=str(config_dir),
-            JUPYTER_DATA_DIR=str(self.workdir / "data"),
-            JUPYTER_RUNTIME_DIR=str(self.workdir / "runtime"),
-            JUPYTER_PLATFORM_DIRS="1",
-        )
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
-        self.starts += 1
-        log = (self.workdir / f"server-{self.starts}.log").open("wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyter_server", "--no-browser"],
-            cwd=self.workdir,  # the YStore (.jupyter_ystore.db) is written here
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
+    def token(self, user: str) -> str:
+        return next(t for t, info in self.users.items() if info["username"] == user)
 
-    async def wait_ready(self, timeout: float = 90) -> float:
-        t0 = time.monotonic()
-        async with httpx.AsyncClient(trust_env=False, timeout=5) as http:
-            while True:
-                assert self.proc is not None
-                if self.proc.poll() is not None:
-                    raise AssertionError(f"server exited: {self.log_tail()}")
-                with contextlib.suppress(httpx.HTTPError):
-                    r = await http.get(self.http_url + "api/status", headers=self.auth("alice"))
-                    if r.status_code == 200:
-                        return time.monotonic() - t0
-                if time.monotonic() - t0 > timeout:
-                    raise AssertionError(f"server not ready in {timeout} s: {self.log_tail()}")
-                await asyncio.sleep(0.1)
+    def auth(self, user: str) -> dict[str, str]:
+        return {"Authorization": f"token {self.token(user)}"}
 
     async def room(self, user: str, path: str, **kwargs: Any) -> YClient:
         room_id, session = await open_session(self.http_url, path, headers=self.auth(user))
@@ -588,46 +508,3 @@ class SubprocessServer:
     async def request(self, user: str, method: str, path: str) -> httpx.Response:
         async with httpx.AsyncClient(trust_env=False, timeout=20) as http:
             return await http.request(method, self.http_url + path, headers=self.auth(user))
-
-    def kill9(self) -> None:
-        """SIGKILL the server process (no shutdown hooks, no final save)."""
-        assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(10)
-        self.proc = None
-
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.proc = None
-
-    def log_tail(self, lines: int = 40) -> str:
-        path = self.workdir / f"server-{self.starts}.log"
-        try:
-            return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def errors_in_logs(self, ignore: tuple[str, ...] = KNOWN_UPSTREAM_ERRORS) -> list[str]:
-        """ERROR lines and the exception line of each traceback the server logged (all
-        starts), less the known upstream ones in ``ignore``."""
-        found = []
-        for path in sorted(self.workdir.glob("server-*.log")):
-            lines = path.read_text(errors="replace").splitlines()
-            in_traceback = False
-            for line in lines:
-                if line.startswith("Traceback"):
-                    in_traceback = True
-                elif in_traceback and line and not line.startswith((" ", "During handling")):
-                    in_traceback = False
-                    found.append(line)
-                elif line.startswith("[E "):
-                    found.append(line)
-        return [e for e in found if not any(known in e for known in ignore)]

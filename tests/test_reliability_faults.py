@@ -63,7 +63,7 @@ async def test_kill9_mid_edit_then_restart_keeps_saved_work(tmp_path: Path) -> N
     clients: list[YClient] = []
     try:
         server.start()
-        await server.wait_ready()
+        await server.wait_ready_async()
         path = server.root / "crash.ipynb"
         write_notebook(path, ["# alice\n", "# bob\n"])
         alice = await server.room("alice", "crash.ipynb")
@@ -117,7 +117,7 @@ async def test_kill9_mid_edit_then_restart_keeps_saved_work(tmp_path: Path) -> N
         # Restart on the same files (root, file ids, YStore): the room holds each marker
         # once, every confirmed one among them, nothing that was never typed.
         server.start()
-        restart_s = await server.wait_ready()
+        restart_s = await server.wait_ready_async()
         reopened = await server.room("alice", "crash.ipynb")
         clients.append(reopened)
         counts = markers(doc_text(reopened.doc))

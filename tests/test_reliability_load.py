@@ -93,7 +93,7 @@ async def test_fifty_clients_converge_and_save_everything(tmp_path: Path) -> Non
     writers: list[Writer] = []
     try:
         server.start()
-        await server.wait_ready()
+        await server.wait_ready_async()
         for name in NOTEBOOKS:
             write_notebook(server.root / name, [f"# {name} cell {i}\n" for i in range(4)])
         rng = random.Random(SEED)

@@ -6,6 +6,8 @@ rtc_presence is disabled explicitly here: these tests check the client itself.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -62,258 +64,204 @@ def notebook(jp_root_dir: Path) -> str:
     return "nb.ipynb"
 
 
-async def _two_clients(
-    urls: tuple[str, str], auth: dict[str, str], path: str
-) -> tuple[str, YClient, YClient]:
+@asynccontextmanager
+async def two_clients(
+    urls: tuple[str, str],
+    auth: dict[str, str],
+    path: str,
+    second: dict[str, Any] | None = None,
+) -> AsyncIterator[tuple[str, YClient, YClient]]:
+    """Two clients in the room of ``path``; ``second`` = options of the second one."""
     http, ws = urls
     room_id, session_id = await open_session(http, path, headers=auth)
     url = room_url(ws, room_id, session_id)
     a = await YClient.connect(url, headers=auth)
-    b = await YClient.connect(url, headers=auth)
-    return room_id, a, b
+    b = await YClient.connect(url, headers=auth, **(second or {}))
+    try:
+        yield room_id, a, b
+    finally:
+        for client in (a, b):
+            if client.frozen:
+                client.abort()  # a frozen client reads nothing, not even the close
+            elif not client.closed:
+                await client.close()
 
 
-def test_open_session(
-    jp_asyncio_loop: asyncio.AbstractEventLoop,
+async def test_open_session(
     urls: tuple[str, str],
     jp_auth_header: dict[str, str],
     notebook: str,
 ) -> None:
-    async def body() -> None:
-        room_id, session_id = await open_session(urls[0], notebook, headers=jp_auth_header)
-        assert room_id.startswith("json:notebook:")
-        assert session_id
-        with pytest.raises(YClientError):
-            await open_session(urls[0], notebook, headers={"Authorization": "token nope"})
-
-    jp_asyncio_loop.run_until_complete(body())
+    room_id, session_id = await open_session(urls[0], notebook, headers=jp_auth_header)
+    assert room_id.startswith("json:notebook:")
+    assert session_id
+    with pytest.raises(YClientError):
+        await open_session(urls[0], notebook, headers={"Authorization": "token nope"})
 
 
-def test_sync_and_edit_fan_out(
-    jp_asyncio_loop: asyncio.AbstractEventLoop,
+async def test_sync_and_edit_fan_out(
     urls: tuple[str, str],
     jp_auth_header: dict[str, str],
     notebook: str,
 ) -> None:
-    async def body() -> None:
-        _, a, b = await _two_clients(urls, jp_auth_header, notebook)
-        try:
-            # Initial sync delivered the notebook loaded from disk.
-            assert len(notebook_cells(a.doc)) == 1
-            assert str(cell_source(b.doc, 0)) == "print(1)\n"
+    async with two_clients(urls, jp_auth_header, notebook) as (_, a, b):
+        # Initial sync delivered the notebook loaded from disk.
+        assert len(notebook_cells(a.doc)) == 1
+        assert str(cell_source(b.doc, 0)) == "print(1)\n"
 
-            received: list[tuple[bytes, float]] = []
-            b.on_update(lambda update, t: received.append((update, t)))
-            append_text(a.doc, 0, "hello from a")
-            await b.wait_until(lambda: "hello from a" in str(cell_source(b.doc, 0)), 10)
-            assert received
-            assert all(isinstance(t, float) for _, t in received)
+        received: list[tuple[bytes, float]] = []
+        b.on_update(lambda update, t: received.append((update, t)))
+        append_text(a.doc, 0, "hello from a")
+        await b.wait_until(lambda: "hello from a" in str(cell_source(b.doc, 0)), 10)
+        assert received
+        assert all(isinstance(t, float) for _, t in received)
 
-            # And back: b's local transaction reaches a.
-            append_text(b.doc, 0, "|b")
-            await a.wait_until(lambda: str(cell_source(a.doc, 0)).endswith("|b"), 10)
-            assert str(cell_source(a.doc, 0)) == str(cell_source(b.doc, 0))
-        finally:
-            await a.close()
-            await b.close()
-
-    jp_asyncio_loop.run_until_complete(body())
+        # And back: b's local transaction reaches a.
+        append_text(b.doc, 0, "|b")
+        await a.wait_until(lambda: str(cell_source(a.doc, 0)).endswith("|b"), 10)
+        assert str(cell_source(a.doc, 0)) == str(cell_source(b.doc, 0))
 
 
-def test_send_update_raw(
-    jp_asyncio_loop: asyncio.AbstractEventLoop,
+async def test_send_update_raw(
     urls: tuple[str, str],
     jp_auth_header: dict[str, str],
     notebook: str,
 ) -> None:
-    async def body() -> None:
-        _, a, b = await _two_clients(urls, jp_auth_header, notebook)
-        try:
-            # An update produced elsewhere, sent without touching a.doc.
-            other = Doc()
-            other.apply_update(a.doc.get_update())
-            with other.transaction():
-                cell_source(other, 0).insert(0, "# top\n")
-            update = other.get_update(a.doc.get_state())
-            await a.send_update(update)
-            await b.wait_until(lambda: str(cell_source(b.doc, 0)).startswith("# top\n"), 10)
-        finally:
-            await a.close()
-            await b.close()
-
-    jp_asyncio_loop.run_until_complete(body())
+    async with two_clients(urls, jp_auth_header, notebook) as (_, a, b):
+        # An update produced elsewhere, sent without touching a.doc.
+        other = Doc()
+        other.apply_update(a.doc.get_update())
+        with other.transaction():
+            cell_source(other, 0).insert(0, "# top\n")
+        update = other.get_update(a.doc.get_state())
+        await a.send_update(update)
+        await b.wait_until(lambda: str(cell_source(b.doc, 0)).startswith("# top\n"), 10)
 
 
-def test_awareness_fan_out_and_forging(
-    jp_asyncio_loop: asyncio.AbstractEventLoop,
+async def test_awareness_fan_out_and_forging(
     urls: tuple[str, str],
     jp_auth_header: dict[str, str],
     notebook: str,
 ) -> None:
-    async def body() -> None:
-        _, a, b = await _two_clients(urls, jp_auth_header, notebook)
-        try:
-            await a.set_awareness({"user": {"name": "alice"}})
-            await b.wait_awareness(
-                lambda st: (st.get(a.client_id) or {}).get("user") == {"name": "alice"}, 10
-            )
-            assert b.awareness_clocks[a.client_id] == 0
+    async with two_clients(urls, jp_auth_header, notebook) as (_, a, b):
+        await a.set_awareness({"user": {"name": "alice"}})
+        await b.wait_awareness(
+            lambda st: (st.get(a.client_id) or {}).get("user") == {"name": "alice"}, 10
+        )
+        assert b.awareness_clocks[a.client_id] == 0
 
-            # Next clock by default.
-            await a.set_awareness({"user": {"name": "alice2"}})
-            await b.wait_awareness(
-                lambda st: (st.get(a.client_id) or {}).get("user") == {"name": "alice2"}, 10
-            )
-            assert b.awareness_clocks[a.client_id] == 1
+        # Next clock by default.
+        await a.set_awareness({"user": {"name": "alice2"}})
+        await b.wait_awareness(
+            lambda st: (st.get(a.client_id) or {}).get("user") == {"name": "alice2"}, 10
+        )
+        assert b.awareness_clocks[a.client_id] == 1
 
-            # Forge: b writes a state for a's client id with a higher clock (stock forwards it).
-            await b.set_awareness({"user": {"name": "mallory"}}, client_id=a.client_id, clock=7)
-            await a.wait_awareness(
-                lambda st: (st.get(a.client_id) or {}).get("user") == {"name": "mallory"}, 10
-            )
-            # A stale clock is logged but not applied.
-            await b.set_awareness({"user": {"name": "old"}}, client_id=a.client_id, clock=3)
-            await a.wait_until(
-                lambda: any(e.clock == 3 and not e.applied for e in a.awareness_log), 10
-            )
-            assert a.awareness[a.client_id] == {"user": {"name": "mallory"}}
+        # Forge: b writes a state for a's client id with a higher clock (stock forwards it).
+        await b.set_awareness({"user": {"name": "mallory"}}, client_id=a.client_id, clock=7)
+        await a.wait_awareness(
+            lambda st: (st.get(a.client_id) or {}).get("user") == {"name": "mallory"}, 10
+        )
+        # A stale clock is logged but not applied.
+        await b.set_awareness({"user": {"name": "old"}}, client_id=a.client_id, clock=3)
+        await a.wait_until(lambda: any(e.clock == 3 and not e.applied for e in a.awareness_log), 10)
+        assert a.awareness[a.client_id] == {"user": {"name": "mallory"}}
 
-            # Removal (null state) with the same clock.
-            await a.set_awareness(None, clock=7)
-            await b.wait_awareness(lambda st: a.client_id in st and st[a.client_id] is None, 10)
-        finally:
-            await a.close()
-            await b.close()
-
-    jp_asyncio_loop.run_until_complete(body())
+        # Removal (null state) with the same clock.
+        await a.set_awareness(None, clock=7)
+        await b.wait_awareness(lambda st: a.client_id in st and st[a.client_id] is None, 10)
 
 
-def test_raw_save_reply_tolerated(
-    jp_asyncio_loop: asyncio.AbstractEventLoop,
+async def test_raw_save_reply_tolerated(
     urls: tuple[str, str],
     jp_auth_header: dict[str, str],
     notebook: str,
 ) -> None:
-    async def body() -> None:
-        _, a, b = await _two_clients(urls, jp_auth_header, notebook)
-        try:
-            await a.send_save(42)
-            await a.wait_until(
-                lambda: any(
-                    isinstance(m, dict) and m.get("type") == "save" and m.get("responseTo") == 42
-                    for m in a.raw_messages
-                ),
-                15,
-            )
-            # The connection is still usable afterwards.
-            await a.set_awareness({"ok": True})
-            await b.wait_awareness(lambda st: (st.get(a.client_id) or {}).get("ok") is True, 10)
-        finally:
-            await a.close()
-            await b.close()
-
-    jp_asyncio_loop.run_until_complete(body())
+    async with two_clients(urls, jp_auth_header, notebook) as (_, a, b):
+        await a.send_save(42)
+        await a.wait_until(
+            lambda: any(
+                isinstance(m, dict) and m.get("type") == "save" and m.get("responseTo") == 42
+                for m in a.raw_messages
+            ),
+            15,
+        )
+        # The connection is still usable afterwards.
+        await a.set_awareness({"ok": True})
+        await b.wait_awareness(lambda st: (st.get(a.client_id) or {}).get("ok") is True, 10)
 
 
-def test_abort_and_close(
-    jp_asyncio_loop: asyncio.AbstractEventLoop,
+async def test_abort_and_close(
     urls: tuple[str, str],
     jp_auth_header: dict[str, str],
     notebook: str,
     jp_serverapp: Any,
 ) -> None:
-    async def body() -> None:
-        room_id, a, b = await _two_clients(urls, jp_auth_header, notebook)
-        rooms = jp_serverapp.web_app.settings["jupyter_server_ydoc"].ywebsocket_server.rooms
-        try:
-            assert len(rooms[room_id].clients) == 2
-            await a.set_awareness({"user": {"name": "crash"}})
-            await b.wait_awareness(lambda st: st.get(a.client_id) is not None, 10)
+    rooms = jp_serverapp.web_app.settings["jupyter_server_ydoc"].ywebsocket_server.rooms
+    async with two_clients(urls, jp_auth_header, notebook) as (room_id, a, b):
+        assert len(rooms[room_id].clients) == 2
+        await a.set_awareness({"user": {"name": "crash"}})
+        await b.wait_awareness(lambda st: st.get(a.client_id) is not None, 10)
 
-            a.abort()
-            code, _ = await a.wait_closed(5)
-            assert code == 1006  # abnormal closure, no handshake
-            assert a.closed
+        a.abort()
+        code, _ = await a.wait_closed(5)
+        assert code == 1006  # abnormal closure, no handshake
+        assert a.closed
 
-            # The server notices the dropped TCP connection and removes the client.
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + 10
-            while len(rooms[room_id].clients) != 1:
-                assert loop.time() < deadline, "server kept the aborted client"
-                await asyncio.sleep(0.05)
+        # The server notices the dropped TCP connection and removes the client.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while len(rooms[room_id].clients) != 1:
+            assert loop.time() < deadline, "server kept the aborted client"
+            await asyncio.sleep(0.05)
 
-            # b is unaffected.
-            append_text(b.doc, 0, "still here")
-            await b.flush()
-            await asyncio.sleep(0)
-        finally:
-            await b.close()
+        # b is unaffected.
+        append_text(b.doc, 0, "still here")
+        await b.flush()
+        await b.close()
         assert b.close_code == 1000
         code, reason = await b.wait_closed(1)
         assert code == 1000
         assert reason == ""
 
-    jp_asyncio_loop.run_until_complete(body())
 
-
-def test_awareness_timeout_like_a_browser(
-    jp_asyncio_loop: asyncio.AbstractEventLoop,
+async def test_awareness_timeout_like_a_browser(
     urls: tuple[str, str],
     jp_auth_header: dict[str, str],
     notebook: str,
 ) -> None:
-    async def body() -> None:
-        http, ws = urls
-        room_id, session_id = await open_session(http, notebook, headers=jp_auth_header)
-        url = room_url(ws, room_id, session_id)
-        silent = await YClient.connect(url, headers=jp_auth_header)
-        browser = await YClient.connect(url, headers=jp_auth_header, awareness_timeout=1.0)
-        try:
-            await browser.set_awareness({"me": 1})
-            await silent.set_awareness({"me": 2})
-            await browser.wait_awareness(lambda st: st.get(silent.client_id) is not None, 5)
-            # The browser renews its own state every timeout / 2 ...
-            await silent.wait_awareness(
-                lambda st: silent.awareness_clocks.get(browser.client_id, 0) >= 2, 5
-            )
-            # ... and drops a state that was not renewed for the timeout.
-            await browser.wait_awareness(lambda st: st.get(silent.client_id) is None, 5)
-            # The frozen client stops answering: nothing more is read.
-            silent.freeze()
-            before = silent.messages_received
-            await browser.set_awareness({"me": 3})
-            await asyncio.sleep(0.3)
-            assert silent.messages_received == before
-        finally:
-            silent.abort()
-            await browser.close()
-
-    jp_asyncio_loop.run_until_complete(body())
+    browser_like = {"awareness_timeout": 1.0}
+    async with two_clients(urls, jp_auth_header, notebook, browser_like) as (_, silent, browser):
+        await browser.set_awareness({"me": 1})
+        await silent.set_awareness({"me": 2})
+        await browser.wait_awareness(lambda st: st.get(silent.client_id) is not None, 5)
+        # The browser renews its own state every timeout / 2 ...
+        await silent.wait_awareness(
+            lambda st: silent.awareness_clocks.get(browser.client_id, 0) >= 2, 5
+        )
+        # ... and drops a state that was not renewed for the timeout.
+        await browser.wait_awareness(lambda st: st.get(silent.client_id) is None, 5)
+        # The frozen client stops answering: nothing more is read (a window
+        # is the only way to observe an absence).
+        silent.freeze()
+        before = silent.messages_received
+        await browser.set_awareness({"me": 3})
+        await asyncio.sleep(0.3)
+        assert silent.messages_received == before
 
 
-def test_light_client_does_not_apply_updates(
-    jp_asyncio_loop: asyncio.AbstractEventLoop,
+async def test_light_client_does_not_apply_updates(
     urls: tuple[str, str],
     jp_auth_header: dict[str, str],
     notebook: str,
 ) -> None:
-    async def body() -> None:
-        http, ws = urls
-        room_id, session_id = await open_session(http, notebook, headers=jp_auth_header)
-        url = room_url(ws, room_id, session_id)
-        a = await YClient.connect(url, headers=jp_auth_header)
-        light = await YClient.connect(url, headers=jp_auth_header, apply_updates=False)
-        try:
-            # The initial sync is applied ...
-            assert str(cell_source(light.doc, 0)) == "print(1)\n"
-            seen: list[bytes] = []
-            light.on_update(lambda update, t: seen.append(update))
-            append_text(a.doc, 0, "#marker;")
-            await light.wait_until(lambda: any(b"#marker;" in u for u in seen), 10)
-            # ... later updates are only reported.
-            assert str(cell_source(light.doc, 0)) == "print(1)\n"
-        finally:
-            await a.close()
-            await light.close()
-
-    jp_asyncio_loop.run_until_complete(body())
+    light_options = {"apply_updates": False}
+    async with two_clients(urls, jp_auth_header, notebook, light_options) as (_, a, light):
+        # The initial sync is applied ...
+        assert str(cell_source(light.doc, 0)) == "print(1)\n"
+        seen: list[bytes] = []
+        light.on_update(lambda update, t: seen.append(update))
+        append_text(a.doc, 0, "#marker;")
+        await light.wait_until(lambda: any(b"#marker;" in u for u in seen), 10)
+        # ... later updates are only reported.
+        assert str(cell_source(light.doc, 0)) == "print(1)\n"

@@ -9,7 +9,7 @@ import { ISignal } from '@lumino/signaling';
 import * as React from 'react';
 
 import { IIdentity, IPerson } from './api';
-import { Avatar, displayName } from './common';
+import { Avatar, displayName, useSignal } from './common';
 import { PresenceModel } from './presence';
 
 const MAX_SHOWN = 3;
@@ -21,17 +21,6 @@ export interface IBadgeProps {
   meChanged: ISignal<unknown, void>;
   onOpen: () => void;
   trans: TranslationBundle;
-}
-
-function useSignal(signal: ISignal<unknown, unknown>): void {
-  const [, setVersion] = React.useState(0);
-  React.useEffect(() => {
-    const bump = () => setVersion(v => v + 1);
-    signal.connect(bump);
-    return () => {
-      signal.disconnect(bump);
-    };
-  }, [signal]);
 }
 
 function Badge(props: IBadgeProps): JSX.Element | null {

@@ -1,9 +1,10 @@
 /**
- * Small shared pieces: avatars, time formatting, safe colors.
+ * Small shared pieces: avatars, time formatting, safe colors, hooks.
  *
  * All user-provided text is rendered through React text nodes (never
  * innerHTML), so a display name like `<img src=x onerror=...>` stays text.
  */
+import { ISignal } from '@lumino/signaling';
 import * as React from 'react';
 
 import { IIdentity } from './api';
@@ -110,6 +111,18 @@ export function formatDuration(totalSeconds: number): string {
     return `${minutes} min ${pad(seconds)} s`;
   }
   return `${seconds} s`;
+}
+
+/** Re-render whenever `signal` is emitted. */
+export function useSignal(signal: ISignal<unknown, unknown>): void {
+  const [, setVersion] = React.useState(0);
+  React.useEffect(() => {
+    const bump = () => setVersion(v => v + 1);
+    signal.connect(bump);
+    return () => {
+      signal.disconnect(bump);
+    };
+  }, [signal]);
 }
 
 /** Re-render every `ms` milliseconds (for countdowns and "idle N min"). */

@@ -15,7 +15,8 @@ import {
   formatTime,
   Name,
   parseTime,
-  useTick
+  useTick,
+  useSignal
 } from './common';
 import { CursorWatcher, cursorCellIndex, findNotebook } from './cursors';
 import { PresenceModel } from './presence';
@@ -31,17 +32,6 @@ export interface IPanelProps {
   onRevoke: (person: IPerson) => void;
   onOpenSharing: () => void;
   trans: TranslationBundle;
-}
-
-function useSignal(signal: ISignal<unknown, unknown>): void {
-  const [, setVersion] = React.useState(0);
-  React.useEffect(() => {
-    const bump = () => setVersion(v => v + 1);
-    signal.connect(bump);
-    return () => {
-      signal.disconnect(bump);
-    };
-  }, [signal]);
 }
 
 /** "editing cell 3 of a.ipynb", "editing a.ipynb" or "idle 4 min". */

@@ -41,6 +41,7 @@ from typing import IO, Any
 import httpx
 
 from ..demo import DEFAULT_PASSWORD, READY_LINE, _marked_pids, _needs_pythonpath, kill_marked
+from .server import free_port
 
 __all__ = [
     "DemoHub",
@@ -65,14 +66,6 @@ class HubClientError(Exception):
             )
         super().__init__(message)
         self.response = response
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 # ---------------------------------------------------------------- the demo hub
@@ -339,7 +332,29 @@ class LabPage:
 # ---------------------------------------------------------------- API helpers
 
 
-class ServerAPI:
+class _HTTPVerbs:
+    """``get``/``post``/``put``/``patch``/``delete`` over the subclass's ``request``."""
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        raise NotImplementedError
+
+    async def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("GET", path, **kwargs)
+
+    async def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("POST", path, **kwargs)
+
+    async def put(self, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("PUT", path, **kwargs)
+
+    async def patch(self, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("PATCH", path, **kwargs)
+
+    async def delete(self, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("DELETE", path, **kwargs)
+
+
+class ServerAPI(_HTTPVerbs):
     """Calls to one single-user server with a browser's cookies and XSRF header.
 
     Paths are relative to the server (``api/me``). The ``X-XSRFToken`` header is the
@@ -370,23 +385,8 @@ class ServerAPI:
         headers = {**self.headers(), **kwargs.pop("headers", {})}
         return await self.browser.client.request(method, self.url(path), headers=headers, **kwargs)
 
-    async def get(self, path: str, **kwargs: Any) -> httpx.Response:
-        return await self.request("GET", path, **kwargs)
 
-    async def post(self, path: str, **kwargs: Any) -> httpx.Response:
-        return await self.request("POST", path, **kwargs)
-
-    async def put(self, path: str, **kwargs: Any) -> httpx.Response:
-        return await self.request("PUT", path, **kwargs)
-
-    async def patch(self, path: str, **kwargs: Any) -> httpx.Response:
-        return await self.request("PATCH", path, **kwargs)
-
-    async def delete(self, path: str, **kwargs: Any) -> httpx.Response:
-        return await self.request("DELETE", path, **kwargs)
-
-
-class HubAPI:
+class HubAPI(_HTTPVerbs):
     """Hub REST API (``/hub/api/``) with a token (``Authorization: token ...``)."""
 
     def __init__(self, hub_url: str, token: str, timeout: float = 30.0) -> None:
@@ -400,18 +400,6 @@ class HubAPI:
 
     async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         return await self.client.request(method, path.lstrip("/"), **kwargs)
-
-    async def get(self, path: str, **kwargs: Any) -> httpx.Response:
-        return await self.request("GET", path, **kwargs)
-
-    async def post(self, path: str, **kwargs: Any) -> httpx.Response:
-        return await self.request("POST", path, **kwargs)
-
-    async def patch(self, path: str, **kwargs: Any) -> httpx.Response:
-        return await self.request("PATCH", path, **kwargs)
-
-    async def delete(self, path: str, **kwargs: Any) -> httpx.Response:
-        return await self.request("DELETE", path, **kwargs)
 
     async def create_share_code(
         self, owner: str, server_name: str = "", expires_in: int | None = None

@@ -1,0 +1,193 @@
+"""Real ``jupyter server`` subprocesses, for the reliability suite and the benchmark.
+
+:class:`JupyterServerProcess` starts ``python -m jupyter_server`` with a JSON
+config of your choice, everything (config, data, runtime, logs, root) under
+one work directory, so a server restarted on the same directory finds the
+same files and stored updates. It binds 127.0.0.1 on a free port, is ready
+when ``/api/status`` answers, and is stopped by whoever started it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import rtc_presence
+
+#: The directory rtc_presence is imported from: put first on the server's
+#: PYTHONPATH so it runs the same code as the test, installed or not.
+PACKAGE_PARENT = Path(rtc_presence.__file__).resolve().parent.parent
+
+#: pycrdt-store creates its SQLite table from each room that opens first on a
+#: fresh YStore; rooms opened together race ("table yupdates already exists").
+#: Logged by upstream, harmless (the table exists), not something rtc-presence does.
+KNOWN_UPSTREAM_ERRORS = ("table yupdates already exists",)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port free on ``host`` right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+class JupyterServerProcess:
+    """One ``jupyter server`` subprocess.
+
+    ``config`` is written to ``jupyter_server_config.json``; the ``ServerApp``
+    address, port and root directory are filled in. ``ready_headers`` are
+    sent with the ``/api/status`` polls.
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        config: dict[str, Any],
+        ready_headers: dict[str, str] | None = None,
+        name: str = "server",
+    ) -> None:
+        self.workdir = workdir
+        self.config = config
+        self.ready_headers = ready_headers or {}
+        self.name = name
+        self.root = workdir / "root"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.port = 0
+        self.starts = 0
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/"
+
+    @property
+    def pid(self) -> int:
+        if self.proc is None:
+            raise RuntimeError(f"{self.name} is not running")
+        return self.proc.pid
+
+    def _log_path(self, start: int) -> Path:
+        return self.workdir / f"server-{start}.log"
+
+    def start(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        dirs = {name: self.workdir / name for name in ("config", "data", "runtime")}
+        for path in dirs.values():
+            path.mkdir(parents=True, exist_ok=True)
+        server_app = {
+            **self.config.get("ServerApp", {}),
+            "ip": "127.0.0.1",
+            "port": self.port,
+            "port_retries": 0,
+            "open_browser": False,
+            "root_dir": str(self.root),
+        }
+        config = {**self.config, "ServerApp": server_app}
+        (dirs["config"] / "jupyter_server_config.json").write_text(json.dumps(config))
+        env = dict(os.environ)
+        env.update(
+            JUPYTER_CONFIG_DIR=str(dirs["config"]),
+            JUPYTER_DATA_DIR=str(dirs["data"]),
+            JUPYTER_RUNTIME_DIR=str(dirs["runtime"]),
+            JUPYTER_PLATFORM_DIRS="1",
+            PYTHONPATH=os.pathsep.join(
+                p for p in (str(PACKAGE_PARENT), env.get("PYTHONPATH")) if p
+            ),
+        )
+        self.starts += 1
+        with self._log_path(self.starts).open("wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "jupyter_server", "--no-browser"],
+                cwd=self.workdir,  # the default YStore (.jupyter_ystore.db) lands here
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def wait_ready(self, timeout: float = 90) -> float:
+        """Poll ``/api/status`` until it answers 200; return the seconds it took."""
+        t0 = time.monotonic()
+        request = urllib.request.Request(self.http_url + "api/status", headers=self.ready_headers)
+        while True:
+            if self.proc is None or self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited: {self.log_tail()}")
+            try:
+                with urllib.request.urlopen(request, timeout=2) as response:
+                    if response.status == 200:
+                        return time.monotonic() - t0
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            if time.monotonic() - t0 > timeout:
+                raise TimeoutError(f"{self.name} not ready in {timeout} s: {self.log_tail()}")
+            time.sleep(0.1)
+
+    async def wait_ready_async(self, timeout: float = 90) -> float:
+        """:meth:`wait_ready` without blocking the running event loop."""
+        return await asyncio.to_thread(self.wait_ready, timeout)
+
+    def kill9(self) -> None:
+        """SIGKILL the server (no shutdown hooks, no final save)."""
+        if self.proc is None:
+            return
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+        self.proc = None
+
+    def terminate(self) -> None:
+        """Ask the server to stop, without waiting (see :meth:`stop`)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+
+    def stop(self, timeout: float = 15) -> None:
+        """Stop the server: SIGTERM, then SIGKILL after ``timeout`` s."""
+        if self.proc is None:
+            return
+        self.terminate()
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+        self.proc = None
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            text = self._log_path(self.starts).read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def errors_in_logs(self, ignore: tuple[str, ...] = KNOWN_UPSTREAM_ERRORS) -> list[str]:
+        """ERROR lines and the exception line of each traceback of every start,
+        less the known upstream ones in ``ignore``."""
+        found = []
+        for start in range(1, self.starts + 1):
+            try:
+                lines = self._log_path(start).read_text(errors="replace").splitlines()
+            except OSError:
+                continue
+            in_traceback = False
+            for line in lines:
+                if line.startswith("Traceback"):
+                    in_traceback = True
+                elif in_traceback and line and not line.startswith((" ", "During handling")):
+                    in_traceback = False
+                    found.append(line)
+                elif line.startswith("[E "):
+                    found.append(line)
+        return [e for e in found if not any(known in e for known in ignore)]
