@@ -23,6 +23,7 @@ import pytest
 from traitlets.config import Config
 from websockets.asyncio.client import ClientConnection, connect
 
+from .app import EVENTS_SCHEMA_ID
 from .testing.identity import TokenIdentityProvider
 from .testing.yclient import YClient, open_session, room_url
 
@@ -121,13 +122,26 @@ class RTCServer:
         nbformat.write(nb, self.root / name)  # type: ignore[no-untyped-call]
         return name
 
-    async def room(self, user: str, path: str, **kwargs: Any) -> YClient:
+    async def room_link(self, user: str, path: str) -> str:
+        """The websocket URL of ``path``'s room, with a session opened as ``user``."""
         room_id, session = await open_session(self.http_url, path, headers=self.auth(user))
-        client = await YClient.connect(
-            room_url(self.ws_url, room_id, session), headers=self.auth(user), **kwargs
-        )
+        return room_url(self.ws_url, room_id, session)
+
+    async def room(self, user: str, path: str, **kwargs: Any) -> YClient:
+        url = await self.room_link(user, path)
+        client = await YClient.connect(url, headers=self.auth(user), **kwargs)
         self._clients.append(client)
         return client
+
+    def presence_events(self) -> list[dict[str, Any]]:
+        """A list that receives every rtc-presence event (join, leave, evicted) from now on."""
+        seen: list[dict[str, Any]] = []
+
+        async def listener(logger: Any, schema_id: str, data: dict[str, Any]) -> None:
+            seen.append(data)
+
+        self.app.event_logger.add_listener(schema_id=EVENTS_SCHEMA_ID, listener=listener)
+        return seen
 
     async def global_room(self, user: str, **kwargs: Any) -> YClient:
         url = room_url(self.ws_url, "JupyterLab:globalAwareness")

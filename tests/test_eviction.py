@@ -78,14 +78,7 @@ async def test_owner_is_never_evicted(rtc_server: RTCServer) -> None:
 
 
 async def test_evicted_event(rtc_server: RTCServer) -> None:
-    seen: list[dict[str, object]] = []
-
-    async def listener(logger: object, schema_id: str, data: dict[str, object]) -> None:
-        seen.append(data)
-
-    rtc_server.app.event_logger.add_listener(
-        schema_id="https://schema.jupyter.org/rtc_presence/presence/v1", listener=listener
-    )
+    seen = rtc_server.presence_events()
     await rtc_server.global_room("bob")
     rtc_server.state.gate.evict("bob", by="alice")
     loop = asyncio.get_running_loop()

@@ -139,9 +139,7 @@ async def test_invites_guests_and_instant_revocation(tmp_path: Path) -> None:
         assert anon.status_code == 403 or "/hub/" in anon.headers.get("location", "")
 
         # -- bob and carol are in a notebook and a kernel ------------------------
-        r = await owner.put(
-            "api/contents/shared.ipynb", json={"type": "notebook", "content": _notebook()}
-        )
+        r = await owner.put_notebook("shared.ipynb", "# shared\n")
         assert r.status_code in (200, 201), r.text
         a_room = await _room(owner, "shared.ipynb")
         b_room = await _room(bob.api("alice"), "shared.ipynb")
@@ -293,20 +291,3 @@ def _epoch(iso: str) -> float:
     from datetime import datetime
 
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
-
-
-def _notebook() -> dict[str, Any]:
-    return {
-        "cells": [
-            {
-                "cell_type": "code",
-                "source": "# shared\n",
-                "metadata": {},
-                "outputs": [],
-                "execution_count": None,
-            }
-        ],
-        "metadata": {},
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }

@@ -86,15 +86,7 @@ async def test_presence_requires_authentication(rtc_server: RTCServer) -> None:
 
 
 async def test_join_leave_events_are_emitted(rtc_server: RTCServer) -> None:
-    seen: list[dict[str, Any]] = []
-    event_logger = rtc_server.app.event_logger
-
-    async def listener(logger: Any, schema_id: str, data: dict[str, Any]) -> None:
-        seen.append(data)
-
-    event_logger.add_listener(
-        schema_id="https://schema.jupyter.org/rtc_presence/presence/v1", listener=listener
-    )
+    seen = rtc_server.presence_events()
     path = rtc_server.notebook()
     client = await rtc_server.room("carol", path)
     await client.close()

@@ -158,14 +158,7 @@ async def test_authorization_matrix(rtc_server: RTCServer) -> None:
 
 async def test_refused_people_are_not_in_presence(rtc_server: RTCServer) -> None:
     """Refused websocket attempts leave no trace in presence, events or the gate."""
-    events: list[dict[str, Any]] = []
-
-    async def listener(logger: Any, schema_id: str, data: dict[str, Any]) -> None:
-        events.append(data)
-
-    rtc_server.app.event_logger.add_listener(
-        schema_id="https://schema.jupyter.org/rtc_presence/presence/v1", listener=listener
-    )
+    events = rtc_server.presence_events()
     await rtc_server.global_room("mallory")
     rtc_server.state.gate.evict("mallory", by="alice")
     url = rtc_server.ws_url + "api/collaboration/room/JupyterLab:globalAwareness"

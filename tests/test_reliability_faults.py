@@ -22,7 +22,7 @@ from typing import Any
 import pycrdt
 
 from rtc_presence.pytest_plugin import RTCServer
-from rtc_presence.testing.yclient import YClient, append_text, open_session, room_url
+from rtc_presence.testing.yclient import YClient, append_text, room_url
 from tests.reliability_util import (
     SubprocessServer,
     doc_text,
@@ -155,8 +155,7 @@ async def _reconnect(url: str, headers: dict[str, str], doc: pycrdt.Doc[Any]) ->
 
 async def test_guest_network_drops_lose_and_duplicate_nothing(rtc_server: RTCServer) -> None:
     path = rtc_server.notebook("drops.ipynb", cells=2)
-    room_id, session = await open_session(rtc_server.http_url, path, headers=rtc_server.auth("bob"))
-    url = room_url(rtc_server.ws_url, room_id, session)
+    url = await rtc_server.room_link("bob", path)
     global_url = room_url(rtc_server.ws_url, "JupyterLab:globalAwareness")
     bob_headers = rtc_server.auth("bob")
     alice = await rtc_server.room("alice", path)
@@ -237,8 +236,7 @@ async def test_reconnect_after_reset_shows_the_cursor_at_once(rtc_server: RTCSer
     second move or 30 s of renewals. The server (which rewrites every awareness frame)
     now lifts a re-claimed id's clock above the removal it broadcast."""
     path = rtc_server.notebook("reconnect.ipynb", cells=1)
-    room_id, session = await open_session(rtc_server.http_url, path, headers=rtc_server.auth("bob"))
-    url = room_url(rtc_server.ws_url, room_id, session)
+    url = await rtc_server.room_link("bob", path)
     alice = await rtc_server.room("alice", path)
     bob = await YClient.connect(url, headers=rtc_server.auth("bob"))
     await bob.set_awareness({"cursor": 1}, clock=5)
@@ -264,8 +262,7 @@ async def test_half_open_drop_then_reconnect_keeps_the_guest_visible(
     belonged to the stale connection) until pings dropped the stale one, which then
     broadcast the id's removal: the guest vanished until his next update."""
     path = rtc_server.notebook("halfopen.ipynb", cells=1)
-    room_id, session = await open_session(rtc_server.http_url, path, headers=rtc_server.auth("bob"))
-    url = room_url(rtc_server.ws_url, room_id, session)
+    url = await rtc_server.room_link("bob", path)
     alice = await rtc_server.room("alice", path)
     bob = await YClient.connect(url, headers=rtc_server.auth("bob"))
     await bob.set_awareness({"cursor": 1}, clock=1)

@@ -37,21 +37,6 @@ from tests.reliability_util import record, until, ws_status
 
 pytestmark = pytest.mark.hub
 
-NOTEBOOK = {
-    "cells": [
-        {
-            "cell_type": "code",
-            "source": "# shared\n",
-            "metadata": {},
-            "outputs": [],
-            "execution_count": None,
-        }
-    ],
-    "metadata": {},
-    "nbformat": 4,
-    "nbformat_minor": 5,
-}
-
 
 @contextlib.asynccontextmanager
 async def shared_server(
@@ -75,9 +60,7 @@ async def shared_server(
         await alice.login()
         await alice.start_server()
         await alice.open_lab()
-        r = await alice.api().put(
-            "api/contents/shared.ipynb", json={"type": "notebook", "content": NOTEBOOK}
-        )
+        r = await alice.api().put_notebook("shared.ipynb", "# shared\n")
         assert r.status_code in (200, 201), r.text
         invite = (await alice.api().post("api/rtc-presence/invites", json={})).json()
         await bob.login()

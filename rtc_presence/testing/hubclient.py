@@ -385,6 +385,21 @@ class ServerAPI(_HTTPVerbs):
         headers = {**self.headers(), **kwargs.pop("headers", {})}
         return await self.browser.client.request(method, self.url(path), headers=headers, **kwargs)
 
+    async def put_notebook(self, path: str, *sources: str) -> httpx.Response:
+        """Create or replace ``path`` (contents API) with one code cell per source."""
+        cells: list[dict[str, Any]] = [
+            {
+                "cell_type": "code",
+                "source": source,
+                "metadata": {},
+                "outputs": [],
+                "execution_count": None,
+            }
+            for source in sources
+        ]
+        content = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+        return await self.put(f"api/contents/{path}", json={"type": "notebook", "content": content})
+
 
 class HubAPI(_HTTPVerbs):
     """Hub REST API (``/hub/api/``) with a token (``Authorization: token ...``)."""
