@@ -100,7 +100,7 @@ def make_config(args: argparse.Namespace) -> Config:
         crash_observers=8,
         awareness_timeout=30.0,
         fresh_servers_per_n=not quick,
-        sync_reps=1 if quick else 3,
+        sync_reps=1 if quick else 7,
         block=10 if quick else 20,
         storm_blocks=1 if quick else 3,
         setups=setups,

@@ -175,10 +175,16 @@ class RTCState:
             self._every(cfg.revalidate_interval, self.gate.revalidate)
         if cfg.ping_interval > 0:
             silence = cfg.ping_interval + cfg.ping_timeout
+            self._every(cfg.ping_interval, self._ping)
             self._every(min(0.5, cfg.ping_timeout or 0.5), lambda: self._sweep(silence))
 
     def _every(self, interval: float, job: Callable[[], Awaitable[Any]]) -> None:
         self._periodic.append(asyncio.ensure_future(run_every(interval, job, self.log)))
+
+    async def _ping(self) -> None:
+        from .rooms import ping_all  # needs jupyter-collaboration
+
+        ping_all(self.room_handlers)
 
     async def _sweep(self, silence: float) -> None:
         from .rooms import sweep_unresponsive  # needs jupyter-collaboration
