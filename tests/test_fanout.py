@@ -100,3 +100,23 @@ async def test_each_client_gets_each_update_once_and_the_store_all(
             break
         await asyncio.sleep(0.05)
     assert replayed == expected
+
+
+def test_tornado_frame_writer_we_call_directly() -> None:
+    # write_binary calls WebSocketProtocol13._write_frame(fin, opcode, data)
+    # and checks _compressor, skipping write_message's per-write task.
+    from tornado.websocket import WebSocketProtocol13
+
+    params = list(inspect.signature(WebSocketProtocol13._write_frame).parameters)
+    assert params[:4] == ["self", "fin", "opcode", "data"]
+    write_message = inspect.getsource(WebSocketProtocol13.write_message)
+    assert "self._write_frame(True, opcode, message" in write_message
+    assert "self._compressor" in write_message
+
+
+async def test_room_frames_are_written_without_compression(rtc_server: RTCServer) -> None:
+    path = rtc_server.notebook()
+    await rtc_server.room("alice", path)
+    handler = next(iter(rtc_server.state.room_handlers))
+    # Compressed connections fall back to write_message; rooms are not compressed.
+    assert handler.ws_connection._compressor is None
