@@ -176,7 +176,8 @@ class RTCState:
         if cfg.ping_interval > 0:
             silence = cfg.ping_interval + cfg.ping_timeout
             self._every(cfg.ping_interval, self._ping)
-            self._every(min(0.5, cfg.ping_timeout or 0.5), lambda: self._sweep(silence))
+            interval = min(0.5, cfg.ping_timeout or 0.5)
+            self._every(interval, self._sweep_job(silence, interval))
 
     def _every(self, interval: float, job: Callable[[], Awaitable[Any]]) -> None:
         self._periodic.append(asyncio.ensure_future(run_every(interval, job, self.log)))
@@ -186,10 +187,15 @@ class RTCState:
 
         ping_all(self.room_handlers)
 
-    async def _sweep(self, silence: float) -> None:
-        from .rooms import sweep_unresponsive  # needs jupyter-collaboration
+    def _sweep_job(self, silence: float, interval: float) -> Callable[[], Awaitable[None]]:
+        from .rooms import Sweeper  # needs jupyter-collaboration
 
-        sweep_unresponsive(self.room_handlers, silence)
+        sweeper = Sweeper(self.room_handlers, silence, interval)
+
+        async def sweep() -> None:
+            sweeper()
+
+        return sweep
 
     async def stop(self) -> None:
         for task in self._periodic:

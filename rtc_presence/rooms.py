@@ -73,7 +73,7 @@ class RTCRoomHandler(YDocWebSocketHandler):
     # Pings are sent by one periodic job for all room connections
     # (ping_all) instead of tornado's one task and timer per connection, which
     # was measurable when hundreds of clients connect at once; the pongs are
-    # checked by sweep_unresponsive. Tornado's own timeout stays off because
+    # checked by Sweeper. Tornado's own timeout stays off because
     # it only runs the handler's on_close after a further 5 s closing
     # handshake with the dead peer.
     @property
@@ -257,13 +257,33 @@ def ping_all(handlers: weakref.WeakSet[RTCRoomHandler]) -> int:
     return sent
 
 
-def sweep_unresponsive(handlers: weakref.WeakSet[RTCRoomHandler], silence: float) -> int:
-    """Close room connections whose peer has not answered a ping for ``silence`` s.
+class Sweeper:
+    """Closes room connections whose peer has not answered a ping for ``silence`` s.
 
-    Closing through the handler releases the person's awareness at once.
+    Called every ``interval`` seconds. A call that comes more than one
+    interval late means the event loop itself was stalled (load, a long
+    document load): pongs may then sit unread in the sockets, so that call
+    judges nobody and the next one, on time, does. Closing goes through the
+    handler, which releases the person's awareness at once.
     """
-    now = time.monotonic()
-    dead = [h for h in list(handlers) if now - h._last_pong > silence and not h._released]
-    for handler in dead:
-        handler._reject(1001, "ping timed out")
-    return len(dead)
+
+    def __init__(
+        self, handlers: weakref.WeakSet[RTCRoomHandler], silence: float, interval: float
+    ) -> None:
+        self.handlers = handlers
+        self.silence = silence
+        self.interval = interval
+        self._last: float | None = None
+
+    def __call__(self, now: float | None = None) -> int:
+        now = time.monotonic() if now is None else now
+        stalled = self._last is not None and now - self._last > 2 * self.interval
+        self._last = now
+        if stalled:
+            return 0
+        dead = [
+            h for h in list(self.handlers) if now - h._last_pong > self.silence and not h._released
+        ]
+        for handler in dead:
+            handler._reject(1001, "ping timed out")
+        return len(dead)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import weakref
+from typing import Any
 
 from tornado.httputil import HTTPServerRequest
 
 from rtc_presence.pytest_plugin import RTCServer
-from rtc_presence.rooms import RTCRoomHandler, ping_all
+from rtc_presence.rooms import RTCRoomHandler, Sweeper, ping_all
 
 
 def test_room_route_uses_rtc_handler(rtc_server: RTCServer) -> None:
@@ -46,3 +48,30 @@ async def test_one_job_pings_every_room_connection(rtc_server: RTCServer) -> Non
     while not all(h._last_pong > before[h] for h in handlers):
         assert loop.time() < deadline, "no pong came back"
         await asyncio.sleep(0.02)
+
+
+class _Peer:
+    """Just what Sweeper reads and calls on a room handler."""
+
+    def __init__(self, last_pong: float) -> None:
+        self._last_pong = last_pong
+        self._released = False
+        self.closed: tuple[int, str] | None = None
+
+    def _reject(self, code: int, reason: str) -> None:
+        self.closed = (code, reason)
+        self._released = True
+
+
+def test_sweeper_drops_silent_peers_but_not_across_a_loop_stall() -> None:
+    silent, alive = _Peer(last_pong=0.0), _Peer(last_pong=9.8)
+    peers: Any = weakref.WeakSet([silent, alive])
+    sweep = Sweeper(peers, silence=3.0, interval=0.5)
+    assert sweep(now=1.0) == 0  # first call: nobody silent for 3 s yet
+    # The loop stalled 9 s: pongs may be unread in the sockets; judge nobody.
+    assert sweep(now=10.0) == 0
+    assert silent.closed is None
+    # On time again: the silent one goes, the one that answered stays.
+    assert sweep(now=10.5) == 1
+    assert silent.closed == (1001, "ping timed out")
+    assert alive.closed is None
