@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import weakref
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -15,10 +14,11 @@ from jupyter_server.serverapp import ServerApp
 from tornado import web
 from traitlets import Float, Int, Unicode, default
 
-from .awareness import RoomAwarenessMap
+from .awareness import AwarenessLimits, RoomAwarenessMap
 from .eviction import Gate, run_every
 from .handlers import HANDLERS
 from .identity import adopt_identity_provider, make_color, make_initials, public_identity
+from .liveness import RoomLiveness
 from .presence import PresenceRegistry
 from .sharing import HubSharing, HubTarget
 
@@ -83,7 +83,40 @@ class RTCPresence(ExtensionApp):
         60.0,
         config=True,
         help="""Awareness updates per second one connection may send (bursts of twice
-        that). Beyond it the connection is closed with code 4429. 0 disables.""",
+        that). Only messages that change somebody's state count: the echoes
+        every stock browser tab sends back are bounded by awareness_bytes_rate.
+        Beyond it the connection is closed with code 4429. 0 disables.""",
+    )
+    awareness_bytes_rate = Float(
+        1024 * 1024,
+        config=True,
+        help="""Bytes of awareness messages per second one connection may send,
+        echoes included (bursts of twice that). Beyond it the connection is closed
+        with code 4429. 0 disables.""",
+    )
+    max_client_ids = Int(
+        4,
+        config=True,
+        help="""Awareness client ids one room connection may own (a browser tab uses
+        one). Announcing more closes the connection with code 4413.""",
+    )
+    max_awareness_entries = Int(
+        2000,
+        config=True,
+        help="""Entries in one awareness message (a tab that joins echoes the whole
+        room back once). More closes the connection with code 4413.""",
+    )
+    max_awareness_state_bytes = Int(
+        64 * 1024,
+        config=True,
+        help="""Bytes of one client's awareness state (JSON text). A larger state
+        closes the connection with code 4413.""",
+    )
+    client_id_reserve = Float(
+        60.0,
+        config=True,
+        help="""Seconds a released awareness client id stays reserved for the person
+        who owned it (nobody else may take it over meanwhile).""",
     )
     activity_window = Float(
         60.0, config=True, help="Seconds over which a person's recent edits are counted."
@@ -160,8 +193,16 @@ class RTCState:
                 hub_auth.api_url, config.owner, os.environ.get("JUPYTERHUB_SERVER_NAME", "")
             )
             self.sharing = HubSharing(target, config.hub_request_timeout)
-        self.room_awareness = RoomAwarenessMap().get
-        self.room_handlers: weakref.WeakSet[Any] = weakref.WeakSet()
+        limits = AwarenessLimits(
+            max_client_ids=config.max_client_ids,
+            max_entries=config.max_awareness_entries,
+            max_state_bytes=config.max_awareness_state_bytes,
+            reserve_seconds=config.client_id_reserve,
+        )
+        self.room_awareness = RoomAwarenessMap(limits).get
+        self.liveness = RoomLiveness(
+            config.ping_interval + config.ping_timeout, min(0.5, config.ping_timeout or 0.5)
+        )
         self._periodic: list[asyncio.Task[None]] = []
         self.gate.on_evicted(self._on_evicted)
 
@@ -174,28 +215,19 @@ class RTCState:
         if self.hub_auth is not None and cfg.revalidate_interval > 0:
             self._every(cfg.revalidate_interval, self.gate.revalidate)
         if cfg.ping_interval > 0:
-            silence = cfg.ping_interval + cfg.ping_timeout
-            self._every(cfg.ping_interval, self._ping)
-            interval = min(0.5, cfg.ping_timeout or 0.5)
-            self._every(interval, self._sweep_job(silence, interval))
+            liveness = self.liveness
+
+            async def ping() -> None:
+                liveness.ping_all()
+
+            async def sweep() -> None:
+                liveness.sweep()
+
+            self._every(cfg.ping_interval, ping)
+            self._every(liveness.interval, sweep)
 
     def _every(self, interval: float, job: Callable[[], Awaitable[Any]]) -> None:
         self._periodic.append(asyncio.ensure_future(run_every(interval, job, self.log)))
-
-    async def _ping(self) -> None:
-        from .rooms import ping_all  # needs jupyter-collaboration
-
-        ping_all(self.room_handlers)
-
-    def _sweep_job(self, silence: float, interval: float) -> Callable[[], Awaitable[None]]:
-        from .rooms import Sweeper  # needs jupyter-collaboration
-
-        sweeper = Sweeper(self.room_handlers, silence, interval)
-
-        async def sweep() -> None:
-            sweeper()
-
-        return sweep
 
     async def stop(self) -> None:
         for task in self._periodic:

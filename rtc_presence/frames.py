@@ -30,6 +30,10 @@ class MalformedFrame(ValueError):
     """A frame that does not follow the y-websocket protocol."""
 
 
+class OverLimit(ValueError):
+    """A well-formed frame that exceeds one of the server's bounds."""
+
+
 @dataclass(slots=True)
 class AwarenessEntry:
     """One client's entry in an awareness update."""
@@ -119,19 +123,29 @@ def _validate_state_vector(payload: bytes) -> None:
         raise MalformedFrame("trailing bytes after state vector")
 
 
-def parse_awareness(frame: bytes) -> list[AwarenessEntry]:
-    """Parse an AWARENESS frame into entries; states stay as JSON text."""
+def parse_awareness(
+    frame: bytes, max_entries: int | None = None, max_state_bytes: int | None = None
+) -> list[AwarenessEntry]:
+    """Parse an AWARENESS frame into entries; states stay as JSON text.
+
+    Raises :class:`OverLimit` for more than ``max_entries`` entries or a state
+    over ``max_state_bytes``, before any entry is decoded.
+    """
     payload, end = read_varbytes(frame, 1)
     if end != len(frame):
         raise MalformedFrame("trailing bytes after awareness payload")
     count, pos = read_varuint(payload, 0)
     if count > len(payload):
         raise MalformedFrame("awareness entry count is larger than the frame")
+    if max_entries is not None and count > max_entries:
+        raise OverLimit(f"{count} awareness entries in one message (limit {max_entries})")
     entries: list[AwarenessEntry] = []
     for _ in range(count):
         client_id, pos = read_varuint(payload, pos)
         clock, pos = read_varuint(payload, pos)
         raw, pos = read_varbytes(payload, pos)
+        if max_state_bytes is not None and len(raw) > max_state_bytes:
+            raise OverLimit(f"awareness state of {len(raw)} bytes (limit {max_state_bytes})")
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -150,6 +164,9 @@ def decode_state(entry: AwarenessEntry) -> dict[str, Any] | None:
         state = json.loads(entry.state_json, parse_constant=_no_constant, parse_float=_finite)
     except ValueError as exc:
         raise MalformedFrame(f"awareness state is not valid JSON ({exc})"[:100]) from None
+    except RecursionError:
+        # json.loads recurses once per nesting level; thousands of "[" exhaust the stack.
+        raise MalformedFrame("awareness state is nested too deeply") from None
     if not isinstance(state, dict):
         raise MalformedFrame("awareness state is not a JSON object")
     if "\\u" in entry.state_json and _has_lone_surrogate(state):

@@ -10,55 +10,63 @@ from __future__ import annotations
 
 import json
 import time
-import weakref
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from jupyter_server_ydoc.handlers import YDocWebSocketHandler
 from jupyter_server_ydoc.utils import decode_file_path
-from pycrdt import is_awareness_disconnect_message, read_message
-from pycrdt.websocket import YRoom
 from tornado.routing import Rule, RuleRouter
 from tornado.web import Application
 from tornado.websocket import WebSocketClosedError
 
-from .awareness import TokenBucket, removal_frame
-from .fanout import adopt_websocket_server, is_live, send_now
+from .awareness import removal_frame
+from .closecodes import CloseCode
+from .fanout import (
+    adopt_websocket_server,
+    broadcast_removal,
+    fan_out_awareness,
+    is_live,
+    room_awareness_frame,
+    send_to,
+)
 from .frames import (
     AWARENESS,
     RAW,
     SYNC,
     SYNC_UPDATE,
     MalformedFrame,
+    OverLimit,
     message_type,
     validate_raw,
     validate_sync,
 )
 from .identity import public_identity
+from .limits import ThrottledLog, TokenBucket
 from .presence import GLOBAL_ROOM, Connection
 
 if TYPE_CHECKING:
     from .app import RTCState
-
-CLOSE_MALFORMED = 4400
-CLOSE_FLOOD = 4429
 
 
 class RTCRoomHandler(YDocWebSocketHandler):
     """A collaboration room websocket whose awareness tells the truth.
 
     On top of the stock handler: TCP_NODELAY, ping-based detection of dead
-    clients, validation of every frame (a malformed one closes only this
-    connection), awareness rewriting (see :mod:`rtc_presence.awareness`),
-    presence and activity bookkeeping, and instant removal of this
-    connection's awareness states when it closes.
+    clients (:mod:`rtc_presence.liveness`), validation of every frame (a
+    malformed one closes only this connection), awareness rules (see
+    :mod:`rtc_presence.awareness`), presence and activity bookkeeping, and
+    instant removal of this connection's awareness states when it closes.
+    Every write to the room's clients goes through :mod:`rtc_presence.fanout`.
     """
 
     _rtc: RTCState
     _presence_conn: Connection | None
     _user_json: str
     _released: bool
-    _bucket: TokenBucket
+    _messages: TokenBucket
+    _bytes: TokenBucket
+    _forged_log: ThrottledLog
+    last_pong: float
 
     def initialize(self, **kwargs: Any) -> None:
         super().initialize(**kwargs)
@@ -67,15 +75,14 @@ class RTCRoomHandler(YDocWebSocketHandler):
         self._released = False
         self._user_json = "{}"
         cfg = self._rtc.config
-        self._bucket = TokenBucket(cfg.awareness_rate_limit, 2 * cfg.awareness_rate_limit)
-        self._last_pong = time.monotonic()
+        self._messages = TokenBucket(cfg.awareness_rate_limit, 2 * cfg.awareness_rate_limit)
+        self._bytes = TokenBucket(cfg.awareness_bytes_rate, 2 * cfg.awareness_bytes_rate)
+        self._forged_log = ThrottledLog(60.0)
+        self.last_pong = time.monotonic()
 
-    # Pings are sent by one periodic job for all room connections
-    # (ping_all) instead of tornado's one task and timer per connection, which
-    # was measurable when hundreds of clients connect at once; the pongs are
-    # checked by Sweeper. Tornado's own timeout stays off because
-    # it only runs the handler's on_close after a further 5 s closing
-    # handshake with the dead peer.
+    # -- liveness (rtc_presence.liveness.Peer) ------------------------------
+
+    # Pings come from RoomLiveness' one periodic job; tornado's own stay off.
     @property
     def ping_interval(self) -> float | None:
         return None
@@ -85,7 +92,25 @@ class RTCRoomHandler(YDocWebSocketHandler):
         return 0
 
     def on_pong(self, data: bytes) -> None:
-        self._last_pong = time.monotonic()
+        self.last_pong = time.monotonic()
+
+    @property
+    def released(self) -> bool:
+        return self._released
+
+    def send_ping(self) -> bool:
+        if self._released or not is_live(self):
+            return False
+        try:
+            self.ping()
+        except WebSocketClosedError:
+            return False
+        return True
+
+    def drop(self, code: int, reason: str) -> None:
+        self._reject(code, reason)
+
+    # -- lifecycle -----------------------------------------------------------
 
     @property
     def max_message_size(self) -> int:
@@ -98,8 +123,8 @@ class RTCRoomHandler(YDocWebSocketHandler):
         await super().open(room_id)
         if self.ws_connection is None or self.ws_connection.is_closing():
             return
-        self._last_pong = time.monotonic()
-        self._rtc.room_handlers.add(self)
+        self.last_pong = time.monotonic()
+        self._rtc.liveness.add(self)
         self._rtc.start()
         user = self.current_user
         identity = public_identity(user, getattr(user, "rtc_role", "owner"))
@@ -107,6 +132,13 @@ class RTCRoomHandler(YDocWebSocketHandler):
         path = self._document_path()
         self._presence_conn = self._rtc.presence.connect(identity, self._room_id, path)
         self._rtc.emit_room_event("join", identity["username"], self._room_id, path)
+        # The people already here, at once rather than at their next 15 s
+        # renewal (y-websocket's own server does the same).
+        room = self.room
+        if room is not None:
+            snapshot = room_awareness_frame(room, self._rtc.room_awareness(room).live_ids())
+            if snapshot is not None:
+                send_to(self, snapshot)
 
     def _document_path(self) -> str | None:
         if self._room_id == GLOBAL_ROOM or self._room_id.count(":") < 2:
@@ -116,18 +148,18 @@ class RTCRoomHandler(YDocWebSocketHandler):
         path = manager.get_path(file_id) if manager is not None else None
         return str(path) if path is not None else None
 
+    # -- receiving -------------------------------------------------------------
+
     def on_message(self, message: str | bytes) -> Awaitable[None] | None:
         if self._released:
             return None  # closed: nothing more from this connection reaches the room
         if isinstance(message, str):
-            self._reject(CLOSE_MALFORMED, "malformed message: text frames are not Yjs messages")
+            self._reject(CloseCode.MALFORMED, "malformed message: text frames are not Yjs messages")
             return None
         try:
             kind = message_type(message)
             if kind == AWARENESS:
-                forward = self._check_awareness(message)
-                if forward is not None:
-                    self._fan_out_awareness(forward)
+                self._on_awareness(message)
                 return None
             elif kind == SYNC:
                 if validate_sync(message) == SYNC_UPDATE and self._presence_conn is not None:
@@ -137,42 +169,46 @@ class RTCRoomHandler(YDocWebSocketHandler):
             else:
                 raise MalformedFrame(f"unknown message type {kind}")
         except MalformedFrame as exc:
-            self._reject(CLOSE_MALFORMED, f"malformed message: {exc}")
+            self._reject(CloseCode.MALFORMED, f"malformed message: {exc}")
+            return None
+        except OverLimit as exc:
+            self._reject(CloseCode.OVER_LIMIT, f"over a limit: {exc}")
             return None
         return super().on_message(message)  # type: ignore[no-any-return]
 
-    def _check_awareness(self, message: bytes) -> bytes | None:
-        if not self._bucket.take():
-            self._reject(CLOSE_FLOOD, "too many awareness updates")
-            return None
-        guard = self._rtc.room_awareness(self.room)
+    def _on_awareness(self, message: bytes) -> None:
+        # Bytes bound everything a connection sends, echoes included (a
+        # stock tab echoes every update it receives); messages bound what
+        # it makes the server forward.
+        if not self._bytes.take(len(message)):
+            self._reject(CloseCode.FLOOD, "too many awareness bytes per second")
+            return
+        room = self.room
+        guard = self._rtc.room_awareness(room)
         verdict = guard.filter(self, self._user_json, message, self.current_user.username)
-        if verdict.dropped:
-            self.log.warning(
+        if verdict.forged:
+            self._forged_log.log(
+                self.log,
+                verdict.forged,
                 "rtc-presence: dropped %d forged awareness entr%s from %s in %s",
-                verdict.dropped,
-                "y" if verdict.dropped == 1 else "ies",
+                verdict.forged,
+                "y" if verdict.forged == 1 else "ies",
                 self.current_user.username,
                 self._room_id,
             )
+        if verdict.nudge is not None:
+            send_to(self, verdict.nudge)
+        if verdict.frame is None:
+            return
+        if not self._messages.take():
+            self._reject(CloseCode.FLOOD, "too many awareness updates")
+            return
         if self._presence_conn is not None:
             for state in verdict.changed_states:
                 self._rtc.presence.record_awareness(self._presence_conn, state)
-        return verdict.frame
+        fan_out_awareness(room, verdict.frame)
 
-    def _fan_out_awareness(self, frame: bytes) -> None:
-        """Send a checked awareness frame to the room and apply it to the room.
-
-        Does what pycrdt-websocket's ``YRoom.serve`` does with awareness
-        (forward to every client, the sender included as a keep-alive, except
-        for a disconnection; apply to the room's awareness) but writes
-        synchronously instead of starting one task per recipient, which was
-        most of the server's time per awareness update at 100+ clients.
-        """
-        room = self.room
-        skip_self = is_awareness_disconnect_message(frame[1:])
-        send_now(room, frame, skip=self if skip_self else None)
-        room.awareness.apply_awareness_update(read_message(frame[1:]), room)
+    # -- closing -----------------------------------------------------------------
 
     def _reject(self, code: int, reason: str) -> None:
         user = self.current_user.username if self.current_user else "?"
@@ -195,20 +231,16 @@ class RTCRoomHandler(YDocWebSocketHandler):
         if self._released or not hasattr(self, "_rtc"):
             return
         self._released = True
+        self._rtc.liveness.discard(self)
         room = self.room
         if room is not None:
-            self._broadcast_removal(room)
+            gone = self._rtc.room_awareness(room).release(self)
+            if gone:
+                broadcast_removal(room, [cid for cid, _ in gone], removal_frame(gone), self)
         if self._presence_conn is not None:
             conn, self._presence_conn = self._presence_conn, None
             self._rtc.presence.disconnect(conn)
             self._rtc.emit_room_event("leave", conn.username, conn.room_id, conn.path)
-
-    def _broadcast_removal(self, room: YRoom) -> None:
-        gone = self._rtc.room_awareness(room).release(self)
-        if not gone:
-            return
-        room.awareness.remove_awareness_states([cid for cid, _ in gone], self)
-        send_now(room, removal_frame(gone), skip=self)
 
 
 def install_room_handler(web_app: Application) -> bool:
@@ -241,49 +273,3 @@ def _swap(router: RuleRouter, old: type, new: type) -> int:
                 adopt_websocket_server(server)
             count += 1
     return count
-
-
-def ping_all(handlers: weakref.WeakSet[RTCRoomHandler]) -> int:
-    """Ping every open room connection; return how many were pinged."""
-    sent = 0
-    for handler in list(handlers):
-        if handler._released or not is_live(handler):
-            continue
-        try:
-            handler.ping()
-        except WebSocketClosedError:
-            continue
-        sent += 1
-    return sent
-
-
-class Sweeper:
-    """Closes room connections whose peer has not answered a ping for ``silence`` s.
-
-    Called every ``interval`` seconds. A call that comes more than one
-    interval late means the event loop itself was stalled (load, a long
-    document load): pongs may then sit unread in the sockets, so that call
-    judges nobody and the next one, on time, does. Closing goes through the
-    handler, which releases the person's awareness at once.
-    """
-
-    def __init__(
-        self, handlers: weakref.WeakSet[RTCRoomHandler], silence: float, interval: float
-    ) -> None:
-        self.handlers = handlers
-        self.silence = silence
-        self.interval = interval
-        self._last: float | None = None
-
-    def __call__(self, now: float | None = None) -> int:
-        now = time.monotonic() if now is None else now
-        stalled = self._last is not None and now - self._last > 2 * self.interval
-        self._last = now
-        if stalled:
-            return 0
-        dead = [
-            h for h in list(self.handlers) if now - h._last_pong > self.silence and not h._released
-        ]
-        for handler in dead:
-            handler._reject(1001, "ping timed out")
-        return len(dead)

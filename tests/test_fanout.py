@@ -30,7 +30,7 @@ def test_upstream_room_still_starts_the_loop_we_replace() -> None:
 
 
 async def _server_room(rtc_server: RTCServer) -> Any:
-    handler = next(iter(rtc_server.state.room_handlers))
+    handler = next(iter(rtc_server.state.liveness.peers))
     return handler.room
 
 
@@ -40,7 +40,7 @@ async def test_rooms_use_the_synchronous_fan_out(rtc_server: RTCServer) -> None:
     room = await _server_room(rtc_server)
     assert isinstance(room, FanOutRoomMixin)
     assert isinstance(room, DocumentRoom)  # every upstream behaviour kept
-    handler = next(iter(rtc_server.state.room_handlers))
+    handler = next(iter(rtc_server.state.liveness.peers))
     # The same server object the REST handlers use, adopted in place.
     assert isinstance(handler._websocket_server, FanOutServerMixin)
 
@@ -117,6 +117,6 @@ def test_tornado_frame_writer_we_call_directly() -> None:
 async def test_room_frames_are_written_without_compression(rtc_server: RTCServer) -> None:
     path = rtc_server.notebook()
     await rtc_server.room("alice", path)
-    handler = next(iter(rtc_server.state.room_handlers))
+    handler = next(iter(rtc_server.state.liveness.peers))
     # Compressed connections fall back to write_message; rooms are not compressed.
     assert handler.ws_connection._compressor is None

@@ -10,13 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rtc_presence.awareness import RoomAwareness, TokenBucket
+from rtc_presence.awareness import AwarenessLimits, RoomAwareness
 from rtc_presence.frames import (
     MalformedFrame,
+    OverLimit,
     encode_awareness,
     parse_awareness,
     validate_sync,
 )
+from rtc_presence.limits import TokenBucket
 
 USER = json.dumps({"username": "bob", "role": "guest"})
 
@@ -45,23 +47,34 @@ def test_sync_validation() -> None:
 
 
 def test_rules_ownership_rewrite_and_release() -> None:
-    room = RoomAwareness(server_client_id=1)
+    room = RoomAwareness(server_client_id=1, server_meta={1: {"clock": 4}})
     bob, eve = object(), object()
     v = room.filter(bob, USER, encode_awareness([(5, 1, '{"user":{"name":"alice"},"c":2}')]))
     assert v.frame is not None
     (entry,) = parse_awareness(v.frame)
     assert json.loads(entry.state_json) == {"user": json.loads(USER), "c": 2}
+    assert entry.clock == 1  # clocks pass unchanged
+    # the first claim asks the client to announce itself above what peers may know
+    assert v.nudge is not None and [(e.client_id, e.clock) for e in parse_awareness(v.nudge)] == [
+        (5, 1)
+    ]
+    assert parse_awareness(v.nudge)[0].is_removal
+    room.filter(eve, USER, encode_awareness([(9, 1, "{}")]))  # eve's own id
     # eve cannot touch bob's id, nor the server's, nor remove either
     for cid, state in ((5, '{"x":1}'), (5, "null"), (1, "null"), (1, '{"x":1}')):
         v = room.filter(eve, USER, encode_awareness([(cid, 99, state)]))
-        assert v.frame is None and v.dropped == 1
+        assert v.frame is None and v.forged == 1
+    # echoes at clocks already forwarded are not forgeries
+    for cid, clock in ((5, 1), (1, 4)):
+        v = room.filter(eve, USER, encode_awareness([(cid, clock, '{"x":1}')]))
+        assert v.frame is None and v.forged == 0 and v.echoes == 1
     # a removal for an unowned id claims nothing
     assert room.filter(eve, USER, encode_awareness([(8, 1, "null")])).frame is None
     assert room.owner_of(8) is None
     # bob's unchanged keep-alive reuses the rewrite and reports no activity
     v = room.filter(bob, USER, encode_awareness([(5, 2, '{"user":{"name":"alice"},"c":2}')]))
-    assert v.frame is not None and v.changed_states == []
-    assert room.release(bob) == [(5, 3)]
+    assert v.frame is not None and v.changed_states == [] and v.nudge is None
+    assert room.release(bob) == [(5, 2)]  # removed at its last clock
     assert room.owner_of(5) is None
 
 
@@ -75,7 +88,7 @@ def test_token_bucket() -> None:
 def test_fuzz_frames_only_raise_malformed(data: bytes) -> None:
     room = RoomAwareness(server_client_id=1)
     frame = b"\x01" + data
-    with contextlib.suppress(MalformedFrame):
+    with contextlib.suppress(MalformedFrame, OverLimit):
         room.filter(object(), USER, frame)
     with contextlib.suppress(MalformedFrame):
         validate_sync(b"\x00" + data)
@@ -93,7 +106,7 @@ def test_fuzz_frames_only_raise_malformed(data: bytes) -> None:
     )
 )
 def test_fuzz_valid_states_get_verified_user(entries: list[tuple[int, int, dict]]) -> None:
-    room = RoomAwareness()
+    room = RoomAwareness(limits=AwarenessLimits(max_client_ids=8))
     conn = object()
     frame = encode_awareness([(c, k, json.dumps(s)) for c, k, s in entries])
     v = room.filter(conn, USER, frame)

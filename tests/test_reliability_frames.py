@@ -100,7 +100,7 @@ async def _setup(rtc_server: RTCServer) -> Owner:
 
 def _live_room_handlers(rtc_server: RTCServer) -> list[Any]:
     gc.collect()
-    return [h for h in list(rtc_server.state.room_handlers) if not h._released]
+    return [h for h in list(rtc_server.state.liveness.peers) if not h.released]
 
 
 def _assert_nothing_left(rtc_server: RTCServer, owner: Owner) -> None:

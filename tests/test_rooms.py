@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import weakref
-from typing import Any
 
 from tornado.httputil import HTTPServerRequest
 
+from rtc_presence.liveness import RoomLiveness
 from rtc_presence.pytest_plugin import RTCServer
-from rtc_presence.rooms import RTCRoomHandler, Sweeper, ping_all
+from rtc_presence.rooms import RTCRoomHandler
 
 
 def test_room_route_uses_rtc_handler(rtc_server: RTCServer) -> None:
@@ -27,51 +26,60 @@ def test_room_route_uses_rtc_handler(rtc_server: RTCServer) -> None:
 async def test_room_sockets_have_nodelay(rtc_server: RTCServer) -> None:
     path = rtc_server.notebook()
     await rtc_server.room("alice", path)
-    handler = next(iter(rtc_server.state.room_handlers))
+    handler = next(iter(rtc_server.state.liveness.peers))
     sock = handler.ws_connection.stream.socket
     assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
 
 
 async def test_one_job_pings_every_room_connection(rtc_server: RTCServer) -> None:
     # Tornado's per-connection pinging is off (RTCRoomHandler.ping_interval is
-    # None); ping_all, run by the extension every ping_interval, replaces it.
+    # None); RoomLiveness.ping_all, run by the extension every ping_interval,
+    # replaces it.
     path = rtc_server.notebook()
     await rtc_server.room("alice", path)
     await rtc_server.room("bob", path)
-    handlers = list(rtc_server.state.room_handlers)
+    handlers = list(rtc_server.state.liveness.peers)
     assert len(handlers) == 2
     assert all(h.ping_interval is None for h in handlers)
-    before = {h: h._last_pong for h in handlers}
-    assert ping_all(rtc_server.state.room_handlers) == 2
+    before = {h: h.last_pong for h in handlers}
+    assert rtc_server.state.liveness.ping_all() == 2
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 5
-    while not all(h._last_pong > before[h] for h in handlers):
+    while not all(h.last_pong > before[h] for h in handlers):
         assert loop.time() < deadline, "no pong came back"
         await asyncio.sleep(0.02)
 
 
 class _Peer:
-    """Just what Sweeper reads and calls on a room handler."""
+    """Just what RoomLiveness reads and calls on a room handler (liveness.Peer)."""
 
     def __init__(self, last_pong: float) -> None:
-        self._last_pong = last_pong
-        self._released = False
+        self.last_pong = last_pong
+        self.released = False
+        self.pings = 0
         self.closed: tuple[int, str] | None = None
 
-    def _reject(self, code: int, reason: str) -> None:
+    def send_ping(self) -> bool:
+        self.pings += 1
+        return True
+
+    def drop(self, code: int, reason: str) -> None:
         self.closed = (code, reason)
-        self._released = True
+        self.released = True
 
 
 def test_sweeper_drops_silent_peers_but_not_across_a_loop_stall() -> None:
     silent, alive = _Peer(last_pong=0.0), _Peer(last_pong=9.8)
-    peers: Any = weakref.WeakSet([silent, alive])
-    sweep = Sweeper(peers, silence=3.0, interval=0.5)
-    assert sweep(now=1.0) == 0  # first call: nobody silent for 3 s yet
+    liveness = RoomLiveness(silence=3.0, interval=0.5)
+    for peer in (silent, alive):
+        liveness.add(peer)
+    assert liveness.sweep(now=1.0) == 0  # first call: nobody silent for 3 s yet
     # The loop stalled 9 s: pongs may be unread in the sockets; judge nobody.
-    assert sweep(now=10.0) == 0
+    assert liveness.sweep(now=10.0) == 0
     assert silent.closed is None
     # On time again: the silent one goes, the one that answered stays.
-    assert sweep(now=10.5) == 1
+    assert liveness.sweep(now=10.5) == 1
     assert silent.closed == (1001, "ping timed out")
     assert alive.closed is None
+    # Closed peers are not pinged any more.
+    assert liveness.ping_all() == 1 and alive.pings == 1 and silent.pings == 0

@@ -1,0 +1,77 @@
+"""Is this peer alive? Pings for every room connection and the sweep of silent ones.
+
+One periodic job pings every open room connection (instead of tornado's
+one task and timer per connection, measurable when hundreds of clients
+connect at once), and another closes the connections whose peer has not
+answered for ``silence`` seconds. Tornado's own ping timeout stays off on
+room connections because it only runs the handler's ``on_close`` after a
+further 5 s closing handshake with the dead peer.
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+from typing import Protocol
+
+from .closecodes import CloseCode
+
+
+class Peer(Protocol):
+    """What liveness needs of a connection (the room handler implements it)."""
+
+    @property
+    def last_pong(self) -> float:
+        """``time.monotonic()`` of the last pong (or of the opening)."""
+        ...
+
+    @property
+    def released(self) -> bool:
+        """Whether the connection is closed or closing."""
+        ...
+
+    def send_ping(self) -> bool:
+        """Ping the peer; False when the connection can no longer be written."""
+        ...
+
+    def drop(self, code: int, reason: str) -> None:
+        """Close the connection from the server's side."""
+        ...
+
+
+class RoomLiveness:
+    """The live room connections, their pings and the sweep of silent peers.
+
+    A sweep that comes more than one interval late means the event loop
+    itself was stalled (load, a long document load): pongs may then sit
+    unread in the sockets, so that sweep judges nobody and the next one, on
+    time, does.
+    """
+
+    def __init__(self, silence: float, interval: float) -> None:
+        self.silence = silence
+        self.interval = interval
+        self.peers: weakref.WeakSet[Peer] = weakref.WeakSet()
+        self._last_sweep: float | None = None
+
+    def add(self, peer: Peer) -> None:
+        self.peers.add(peer)
+
+    def discard(self, peer: Peer) -> None:
+        self.peers.discard(peer)
+
+    def ping_all(self) -> int:
+        """Ping every open connection; return how many were pinged."""
+        return sum(1 for peer in list(self.peers) if not peer.released and peer.send_ping())
+
+    def sweep(self, now: float | None = None) -> int:
+        """Close connections silent for longer than ``silence``; return how many."""
+        now = time.monotonic() if now is None else now
+        stalled = self._last_sweep is not None and now - self._last_sweep > 2 * self.interval
+        self._last_sweep = now
+        if stalled:
+            return 0
+        dead = [p for p in list(self.peers) if not p.released and now - p.last_pong > self.silence]
+        for peer in dead:
+            peer.drop(CloseCode.PING_TIMEOUT, "ping timed out")
+        return len(dead)
