@@ -52,8 +52,11 @@ pytest: setup
 browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium)
 
+# Like pytest (rtc_presence.pytest_hermetic), the UI tests run in a temporary home (the
+# demo hub, its servers, Chromium) and fail if anything wrote to the real one.
 ui-test: setup browser
-	cd ui-tests && npm install --no-audit --no-fund && npx playwright test
+	cd ui-tests && npm install --no-audit --no-fund
+	cd ui-tests && $(abspath $(PY)) -m rtc_presence.testing.hermetic npx playwright test
 
 bench: setup
 	$(PY) -m bench

@@ -5,7 +5,10 @@ Use it with
 ``pytest_plugins = ["pytest_jupyter.jupyter_server", "rtc_presence.pytest_plugin"]``
 (in that order: our ``jp_server_config`` overrides pytest-jupyter's). It builds on
 pytest-jupyter's ``jp_serverapp`` (an in-process server listening on
-127.0.0.1 on a free port, stopped at the end of the test).
+127.0.0.1 on a free port, stopped at the end of the test). The server's home,
+Jupyter directories, file-id database and YStore are all in the test's
+``tmp_path``; list ``rtc_presence.pytest_hermetic`` first to keep the rest of
+the session (collection, subprocesses) out of the real home too.
 """
 
 from __future__ import annotations
@@ -56,8 +59,21 @@ def rtc_config() -> dict[str, Any]:
 
 @pytest.fixture
 def jp_server_config(
-    rtc_users: dict[str, Any], rtc_config: dict[str, Any], tmp_path: Path
+    rtc_users: dict[str, Any],
+    rtc_config: dict[str, Any],
+    tmp_path: Path,
+    jp_environ: None,
 ) -> Config:
+    """The test server's config: every store it keeps is in ``tmp_path``.
+
+    ``jp_environ`` (pytest-jupyter) points ``HOME`` and the Jupyter config, data
+    and runtime directories into ``tmp_path`` before anything reads them; the
+    databases are named here because their defaults are not: the file-id
+    database's default is computed once, when jupyter_server_fileid is first
+    imported (``default_db_path`` in jupyter_server_fileid/manager.py), perhaps
+    while the tests are collected, with the real ``~/.local/share/jupyter``
+    (issue 11); the YStore's is relative to the working directory.
+    """
     return Config(
         {
             "ServerApp": {
@@ -75,6 +91,8 @@ def jp_server_config(
             # One store per test: a shared one in the working directory makes
             # concurrent servers wait on SQLite's lock.
             "SQLiteYStore": {"db_path": str(tmp_path / "ystore.db")},
+            # Both file-id managers (Arbitrary, Local) take it from their base class.
+            "BaseFileIdManager": {"db_path": str(tmp_path / "file_id_manager.db")},
         }
     )
 

@@ -4,7 +4,14 @@ import threading
 
 import pytest
 
-pytest_plugins = ["pytest_jupyter.jupyter_server", "rtc_presence.pytest_plugin"]
+# rtc_presence.pytest_hermetic moves HOME and the Jupyter directories into a
+# temporary directory before the tests are collected, and fails the session if
+# the real home was written to.
+pytest_plugins = [
+    "rtc_presence.pytest_hermetic",
+    "pytest_jupyter.jupyter_server",
+    "rtc_presence.pytest_plugin",
+]
 
 
 @pytest.hookimpl(trylast=True)

@@ -1,9 +1,10 @@
 """Real ``jupyter server`` subprocesses, for the reliability suite and the benchmark.
 
 :class:`JupyterServerProcess` starts ``python -m jupyter_server`` with a JSON
-config of your choice, everything (config, data, runtime, logs, root) under
-one work directory, so a server restarted on the same directory finds the
-same files and stored updates. It binds 127.0.0.1 on a free port, is ready
+config of your choice, everything (home, config, data, runtime, file ids,
+YStore, logs, root) under one work directory, so a server restarted on the
+same directory finds the same files and stored updates, and none of it
+touches the real home. It binds 127.0.0.1 on a free port, is ready
 when ``/api/status`` answers, and is stopped by whoever started it.
 """
 
@@ -23,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import rtc_presence
+
+from .hermetic import isolated_environ
 
 #: The directory rtc_presence is imported from: put first on the server's
 #: PYTHONPATH so it runs the same code as the test, installed or not.
@@ -85,12 +88,21 @@ class JupyterServerProcess:
     def _log_path(self, start: int) -> Path:
         return self.workdir / f"server-{start}.log"
 
-    def start(self) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
-        dirs = {name: self.workdir / name for name in ("config", "data", "runtime")}
-        for path in dirs.values():
-            path.mkdir(parents=True, exist_ok=True)
+    def environment(self) -> dict[str, str]:
+        """The server's environment: this one, with its home, Jupyter config, data and
+        runtime directories, IPython and XDG directories all under ``workdir``
+        (``home``, ``config``, ``data``, ``runtime``, ``ipython``); kernels and
+        terminals it starts inherit them."""
+        env = isolated_environ(self.workdir)
+        env["JUPYTER_PLATFORM_DIRS"] = "1"
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(PACKAGE_PARENT), env.get("PYTHONPATH")) if p
+        )
+        return env
+
+    def full_config(self) -> dict[str, Any]:
+        """``config`` with the address, port and root filled in, and the stores (the
+        file-id database, the YStore) in ``workdir`` unless ``config`` names them."""
         server_app = {
             **self.config.get("ServerApp", {}),
             "ip": "127.0.0.1",
@@ -99,23 +111,28 @@ class JupyterServerProcess:
             "open_browser": False,
             "root_dir": str(self.root),
         }
+        stores = {
+            # jupyter_server_fileid's default is jupyter_data_dir(), computed at import.
+            "BaseFileIdManager": str(self.workdir / "data" / "file_id_manager.db"),
+            # jupyter_server_ydoc's default is relative to the working directory.
+            "SQLiteYStore": str(self.workdir / ".jupyter_ystore.db"),
+        }
         config = {**self.config, "ServerApp": server_app}
-        (dirs["config"] / "jupyter_server_config.json").write_text(json.dumps(config))
-        env = dict(os.environ)
-        env.update(
-            JUPYTER_CONFIG_DIR=str(dirs["config"]),
-            JUPYTER_DATA_DIR=str(dirs["data"]),
-            JUPYTER_RUNTIME_DIR=str(dirs["runtime"]),
-            JUPYTER_PLATFORM_DIRS="1",
-            PYTHONPATH=os.pathsep.join(
-                p for p in (str(PACKAGE_PARENT), env.get("PYTHONPATH")) if p
-            ),
-        )
+        for section, db_path in stores.items():
+            config[section] = {"db_path": db_path, **self.config.get(section, {})}
+        return config
+
+    def start(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        env = self.environment()
+        config_file = Path(env["JUPYTER_CONFIG_DIR"]) / "jupyter_server_config.json"
+        config_file.write_text(json.dumps(self.full_config()))
         self.starts += 1
         with self._log_path(self.starts).open("wb") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "jupyter_server", "--no-browser"],
-                cwd=self.workdir,  # the default YStore (.jupyter_ystore.db) lands here
+                cwd=self.workdir,
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
