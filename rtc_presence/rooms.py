@@ -13,6 +13,7 @@ import time
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
+from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server_ydoc.handlers import YDocWebSocketHandler
 from jupyter_server_ydoc.utils import decode_file_path
 from tornado.routing import Rule, RuleRouter
@@ -111,6 +112,14 @@ class RTCRoomHandler(YDocWebSocketHandler):
         self._reject(code, reason)
 
     # -- lifecycle -----------------------------------------------------------
+
+    def check_origin(self, origin: str) -> bool:
+        # Upstream's room handler accepts any Origin (jupyter_server_ydoc
+        # handlers.py, check_origin returns True), so any web page a user
+        # visits could open a room with their cookies. Apply the rule of
+        # jupyter_server's own websockets (kernels, terminals, events):
+        # Origin must match Host or the server's allow_origin settings.
+        return bool(WebSocketMixin.check_origin(self, origin))
 
     @property
     def max_message_size(self) -> int:

@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 import socket
 
+import pytest
 from tornado.httputil import HTTPServerRequest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
 from rtc_presence.liveness import RoomLiveness
 from rtc_presence.pytest_plugin import RTCServer
 from rtc_presence.rooms import RTCRoomHandler
+from rtc_presence.testing.identity import SESSION_COOKIE
 
 
 def test_room_route_uses_rtc_handler(rtc_server: RTCServer) -> None:
@@ -83,3 +87,23 @@ def test_sweeper_drops_silent_peers_but_not_across_a_loop_stall() -> None:
     assert alive.closed is None
     # Closed peers are not pinged any more.
     assert liveness.ping_all() == 1 and alive.pings == 1 and silent.pings == 0
+
+
+async def test_room_websockets_refuse_a_foreign_origin(rtc_server: RTCServer) -> None:
+    # Upstream's room handler accepts any Origin; ours applies jupyter_server's
+    # rule for its other websockets (Origin must match Host).
+    path = rtc_server.notebook()
+    url = await rtc_server.room_link("bob", path)
+    host = url.split("/")[2]
+    # A browser's session cookie: token-authenticated requests skip the
+    # Origin check in jupyter_server (no ambient credentials to abuse).
+    headers = {"Cookie": f"{SESSION_COOKIE}=bob-token"}
+    with pytest.raises(InvalidStatus) as refused:
+        await connect(
+            url, additional_headers={**headers, "Origin": "http://evil.example"}, proxy=None
+        )
+    assert refused.value.response.status_code == 403
+    for origin in (f"http://{host}", None):
+        extra = {} if origin is None else {"Origin": origin}
+        ws = await connect(url, additional_headers={**headers, **extra}, proxy=None)
+        await ws.close()

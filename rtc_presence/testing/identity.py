@@ -2,7 +2,9 @@
 
 Lets tests run several verified people against one real Jupyter server
 without a hub. Send ``Authorization: token <token>`` (or ``?token=`` on
-websockets).
+websockets), or the cookie ``rtc-test-session=<token>``, which stands for a
+browser's session cookie: not token-authenticated, so Origin and XSRF checks
+apply as they do to a browser.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import Any
 from jupyter_server.auth.identity import IdentityProvider, User
 from tornado.web import RequestHandler
 from traitlets import Dict
+
+SESSION_COOKIE = "rtc-test-session"
 
 
 class TokenIdentityProvider(IdentityProvider):
@@ -29,10 +33,15 @@ class TokenIdentityProvider(IdentityProvider):
         return handler.get_query_argument("token", "")
 
     async def get_user(self, handler: RequestHandler) -> User | None:
-        info: dict[str, Any] | None = self.users.get(self.token_of(handler))
+        token = self.token_of(handler)
+        by_token = bool(token)
+        if not token:
+            token = handler.get_cookie(SESSION_COOKIE) or ""
+        info: dict[str, Any] | None = self.users.get(token)
         if info is None:
             return None
-        handler._token_authenticated = True  # type: ignore[attr-defined]
+        if by_token:
+            handler._token_authenticated = True  # type: ignore[attr-defined]
         return User(**info)
 
     def is_token_authenticated(self, handler: RequestHandler) -> bool:
