@@ -12,7 +12,7 @@ List it first: ``pytest_plugins = ["rtc_presence.pytest_hermetic", ...]``.
 * The session-scoped autouse fixture ``rtc_hermetic_home`` (the temporary home)
   fails the session if anything created, removed or modified a file in the
   real home's ``.jupyter``, ``.ipython``, ``.local/share/jupyter``,
-  ``.config/jupyter`` or ``.cache`` meanwhile (for ``$HOME`` and the password
+  ``.config/jupyter`` or ``.cache`` (two levels down) meanwhile (for ``$HOME`` and the password
   database's home, where a child started without ``HOME`` looks).
 
 pytest-jupyter's ``jp_environ`` still gives each in-process server its own

@@ -70,6 +70,13 @@ def test_snapshot_reports_what_changed_in_the_guarded_directories(tmp_path: Path
 
     (home / ".bashrc").write_text("not guarded\n")
     (home / "notebooks").mkdir()
+    # deep inside a cache (a desktop browser's churn): not looked at
+    deep = home / ".cache" / "pip" / "http" / "a"
+    deep.mkdir(parents=True)
+    pip = home / ".cache" / "pip"
+    assert snapshot.changes() == [f"modified {pip}", f"created {pip / 'http'}"]
+    snapshot = HomeSnapshot.take([home])
+    (deep / "b").write_text("x")
     assert snapshot.changes() == []
 
     db = home / ".local" / "share" / "jupyter" / "file_id_manager.db"

@@ -24,14 +24,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-#: Where, under a home, Jupyter, IPython and the programs they start keep files.
-GUARDED = (
-    ".jupyter",
-    ".ipython",
-    ".local/share/jupyter",
-    ".local/state/jupyter",
-    ".config/jupyter",
-    ".cache",
+#: Where, under a home, Jupyter, IPython and the programs they start keep files,
+#: and how deep a snapshot looks (None: everything). ``~/.cache`` only two levels
+#: down: enough to see a cache created or a new entry in one (pip, Chromium, ...),
+#: not the churn deep inside the caches of a desktop's browser or editor.
+GUARDED: tuple[tuple[str, int | None], ...] = (
+    (".jupyter", None),
+    (".ipython", None),
+    (".local/share/jupyter", None),
+    (".local/state/jupyter", None),
+    (".config/jupyter", None),
+    (".cache", 2),
 )
 
 #: Search paths a user may add to Jupyter's (they may point into their home);
@@ -93,17 +96,21 @@ def real_homes(env: Mapping[str, str] | None = None) -> list[Path]:
 Entry = tuple[str, int, int]
 
 
-def _scan(root: Path, limit: int = MAX_ENTRIES) -> dict[str, Entry]:
-    """Relative path -> entry for ``root`` and everything below (no symlink followed)."""
+def _scan(root: Path, depth: int | None = None, limit: int = MAX_ENTRIES) -> dict[str, Entry]:
+    """Relative path -> entry for ``root`` and what is below, ``depth`` levels down at
+    most (None: all); no symlink followed."""
     entries: dict[str, Entry] = {}
     try:
         st = root.lstat()
     except OSError:
         return entries
-    entries["."] = ("d" if root.is_dir() and not root.is_symlink() else "f", st.st_mtime_ns, 0)
-    stack = [root] if entries["."][0] == "d" else []
+    is_dir = root.is_dir() and not root.is_symlink()
+    entries["."] = ("d" if is_dir else "f", st.st_mtime_ns, 0)
+    stack = [(root, 0)] if is_dir else []
     while stack:
-        directory = stack.pop()
+        directory, level = stack.pop()
+        if depth is not None and level >= depth:
+            continue
         try:
             with os.scandir(directory) as it:
                 children = list(it)
@@ -111,16 +118,17 @@ def _scan(root: Path, limit: int = MAX_ENTRIES) -> dict[str, Entry]:
             continue
         for child in children:
             try:
-                is_dir = child.is_dir(follow_symlinks=False)
-                if not is_dir and len(entries) >= limit:
+                child_is_dir = child.is_dir(follow_symlinks=False)
+                if not child_is_dir and len(entries) >= limit:
                     continue
                 cst = child.stat(follow_symlinks=False)
             except OSError:
                 continue
             rel = os.path.relpath(child.path, root)
-            entries[rel] = ("d" if is_dir else "f", cst.st_mtime_ns, 0 if is_dir else cst.st_size)
-            if is_dir:
-                stack.append(Path(child.path))
+            size = 0 if child_is_dir else cst.st_size
+            entries[rel] = ("d" if child_is_dir else "f", cst.st_mtime_ns, size)
+            if child_is_dir:
+                stack.append((Path(child.path), level + 1))
     return entries
 
 
@@ -129,15 +137,17 @@ class HomeSnapshot:
     """What the guarded directories of some homes hold, to compare with later."""
 
     homes: list[Path]
-    guarded: tuple[str, ...] = GUARDED
+    guarded: tuple[tuple[str, int | None], ...] = GUARDED
     entries: dict[Path, dict[str, Entry]] = field(default_factory=dict)
 
     @classmethod
-    def take(cls, homes: Iterable[Path], guarded: tuple[str, ...] = GUARDED) -> HomeSnapshot:
+    def take(
+        cls, homes: Iterable[Path], guarded: tuple[tuple[str, int | None], ...] = GUARDED
+    ) -> HomeSnapshot:
         snap = cls(list(homes), guarded)
         for home in snap.homes:
-            for name in guarded:
-                snap.entries[home / name] = _scan(home / name)
+            for name, depth in guarded:
+                snap.entries[home / name] = _scan(home / name, depth)
         return snap
 
     def changes(self) -> list[str]:
