@@ -20,6 +20,7 @@ from .handlers import HANDLERS
 from .identity import adopt_identity_provider, make_color, make_initials, public_identity
 from .liveness import RoomLiveness
 from .presence import PresenceRegistry
+from .refusals import quiet_refused_requests
 from .sharing import HubSharing, HubTarget
 
 EVENTS_SCHEMA = Path(__file__).parent / "events" / "presence.yaml"
@@ -145,6 +146,7 @@ class RTCPresence(ExtensionApp):
         identity_provider = adopt_identity_provider(self.server.identity_provider)
         hub_auth = getattr(identity_provider, "hub_auth", None)
         self.state = RTCState(self, hub_auth)
+        quiet_refused_requests(self.settings, identity_provider.log)
         # Global settings: the identity provider and the room handler read them.
         self.server.web_app.settings["rtc_presence_state"] = self.state
         self.server.web_app.settings["rtc_presence_gate"] = self.state.gate
@@ -205,6 +207,9 @@ class RTCState:
         )
         self._periodic: list[asyncio.Task[None]] = []
         self.gate.on_evicted(self._on_evicted)
+        # A revoked person tried to come back: the owner's dialog refreshes.
+        self.gate.attempts.on_attempt(lambda _username: self.notify_access())
+        self.gate.on_request = self.presence.record_request
 
     def start(self) -> None:
         """Start the periodic jobs (idempotent: also called on first connection,
@@ -230,6 +235,8 @@ class RTCState:
         self._periodic.append(asyncio.ensure_future(run_every(interval, job, self.log)))
 
     async def stop(self) -> None:
+        # Guests are told the server is stopping (4403), not left to retry.
+        await self.gate.shutdown()
         for task in self._periodic:
             task.cancel()
 

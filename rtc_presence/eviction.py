@@ -2,11 +2,14 @@
 
 Every authenticated request passes :meth:`Gate.admit` (called from the
 identity provider), which decides the person's role, refuses people the
-owner revoked, and remembers every open websocket by person. Evicting a
-person closes all of them at once (collaboration rooms, kernels, terminals,
-events, the presence stream), drops the cached hub authorization so the next
-request asks the hub again, and, for connections revoked elsewhere, a
-revalidation loop re-checks connected guests against the hub.
+owner revoked, notes when each person last used the server, and remembers
+every open websocket by person. Evicting a person closes all of them at
+once (collaboration rooms, kernels, terminals, events, the presence
+stream), drops the cached hub authorization so the next request asks the
+hub again, and, for connections revoked elsewhere, a revalidation loop
+re-checks connected guests against the hub. When the server stops, every
+guest's websocket is closed with the same code and the reason
+"server stopping".
 """
 
 from __future__ import annotations
@@ -23,10 +26,15 @@ from jupyter_server.auth.identity import User
 from tornado import web
 from tornado.websocket import WebSocketHandler
 
+from .closecodes import CloseCode
 from .identity import Role, public_identity
+from .pages import AccessPage
+from .presence import counts_as_activity
+from .recheck import HubRecheck
+from .refusals import REFUSED, Attempts, RefusalLog, answer, wants_page
 
-CLOSE_REVOKED = 4403
 REASON_REVOKED = "access revoked"
+REASON_STOPPING = "server stopping"
 
 EvictionListener = Callable[[str, str, int], None]
 
@@ -53,10 +61,24 @@ class Gate:
         self.hub_auth = hub_auth
         self.revoked: dict[str, float] = {}
         self.identities: dict[str, dict[str, Any]] = {}
-        self.recheck_interval = 1.0
-        self._rechecked: dict[int, float] = {}
+        self.attempts = Attempts()
+        self.refusals = RefusalLog(log)
+        self.recheck = HubRecheck(hub_auth, log) if hub_auth is not None else None
+        #: Called with the user name of each request that is a use of the
+        #: server by a person (see :func:`~.presence.counts_as_activity`).
+        self.on_request: Callable[[str], None] | None = None
+        self.stopping = False
         self._people: dict[str, _Person] = {}
         self._listeners: list[EvictionListener] = []
+
+    @property
+    def recheck_interval(self) -> float:
+        return self.recheck.interval if self.recheck is not None else 0.0
+
+    @recheck_interval.setter
+    def recheck_interval(self, seconds: float) -> None:
+        if self.recheck is not None:
+            self.recheck.interval = seconds
 
     # -- admission ---------------------------------------------------------
 
@@ -69,64 +91,89 @@ class Gate:
         """Decide on ``user`` for this request; raise 403 for revoked people."""
         role = self.role_of(user.username)
         user.rtc_role = role  # type: ignore[attr-defined]
-        if user.username not in self.identities or isinstance(handler, WebSocketHandler):
+        is_socket = isinstance(handler, WebSocketHandler)
+        if is_socket or user.username not in self.identities:
             # Remembered so offline people still show their names in the UI.
             self.identities[user.username] = public_identity(user, role)
         if role == "guest" and user.username in self.revoked:
-            self.log.warning(
-                "rtc-presence: refused %s on %s: access revoked by the owner",
-                user.username,
-                handler.request.path,
-            )
-            raise web.HTTPError(403, "Your access to this server was revoked by its owner.")
+            page = self.refuse(handler, user.username, revoked=True)
+            raise web.HTTPError(403, page.message)
         if isinstance(handler, WebSocketHandler):
+            if role == "guest" and self.stopping:
+                raise web.HTTPError(403, "This server is stopping.")
             person = self._people.setdefault(user.username, _Person())
             person.sockets.add(handler)
             if self.hub_auth is not None and role == "guest":
                 person.token = self.hub_auth.get_token(handler) or person.token
+        elif self.on_request is not None:
+            request = handler.request
+            base = handler.settings.get("base_url", "/")
+            path = request.path[len(base) :] if request.path.startswith(base) else request.path
+            if counts_as_activity(request.method or "GET", path):
+                self.on_request(user.username)
+
+    def refuse(self, handler: web.RequestHandler, username: str, *, revoked: bool) -> AccessPage:
+        """Answer, count and log one refused request of ``username``.
+
+        ``revoked``: refused by this server's owner; otherwise the hub gives
+        them no access. Counted as an attempt to come back when a revoked
+        person opens a page.
+        """
+        page = AccessPage(revoked, self.owner_name(), self.owner or "", self.hub_home())
+        if getattr(handler, REFUSED, False):
+            return page  # this request was already answered and counted
+        answer(handler, page)
+        if revoked and wants_page(handler):
+            self.attempts.record(username)
+        why = "access revoked by the owner" if revoked else "the hub gives them no access"
+        self.refusals.refused(username, why, handler)
+        return page
+
+    def refused_by_hub(self, handler: web.RequestHandler) -> None:
+        """The hub identified this request's person but gives them no access here."""
+        # HubAuth leaves the model it got on the handler as ``_cached_hub_user``
+        # (jupyterhub/services/auth.py, HubAuth._get_user); None when it could
+        # not identify anyone (no or expired session: the login flow follows).
+        model = getattr(handler, "_cached_hub_user", None)
+        name = model.get("name") if isinstance(model, dict) else None
+        if name:
+            revoked = self.role_of(name) == "guest" and name in self.revoked
+            self.refuse(handler, str(name), revoked=revoked)
 
     async def recheck_refused(self, handler: web.RequestHandler) -> User | None:
-        """Ask the hub again, bypassing its cache, about a refused token.
+        """Ask the hub again, bypassing its cache, about a refused request.
 
-        At most once per ``recheck_interval`` seconds per token, so a refused
-        client cannot turn its requests into a flood of hub calls.
+        The hub's "no access" answers are cached by HubAuth for minutes;
+        someone who was just given access again (a link accepted after
+        "Allow again") gets in at once. Nobody the owner revoked here is
+        re-checked: the gate refuses them whatever the hub says.
         """
-        if self.hub_auth is None:
+        if self.recheck is None:
             return None
-        # Only when the hub's own authentication path (its token, cookie and
-        # XSRF rules) identified someone and just the scope check refused:
-        # HubAuth leaves that model on the handler as ``_cached_hub_user``
-        # (jupyterhub/services/auth.py, HubAuth._get_user). Credentials it
-        # rejected, e.g. a cookie without X-XSRFToken, are never re-checked.
-        # Pinned by tests/test_reliability_hub.py and tests/test_hub_sharing.py.
-        if not getattr(handler, "_cached_hub_user", None):
+        model = getattr(handler, "_cached_hub_user", None)
+        if isinstance(model, dict) and model.get("name") in self.revoked:
             return None
-        token = self.hub_auth.get_token(handler)
-        if not token:
-            return None
-        now = time.monotonic()
-        key = hash(token)
-        if now - self._rechecked.get(key, -1e9) < self.recheck_interval:
-            return None
-        self._rechecked[key] = now
-        if len(self._rechecked) > 10_000:
-            self._rechecked.clear()
-        try:
-            model = await self.hub_auth.user_for_token(token, use_cache=False, sync=False)
-        except Exception as exc:
-            self.log.warning("rtc-presence: could not re-check a refused token: %s", exc)
-            return None
-        if not model or not self.hub_auth.check_scopes(self.hub_auth.access_scopes, model):
-            return None
-        from jupyterhub.singleuser.extension import JupyterHubUser
-
-        self.forget_authorizations()
-        self.log.info("rtc-presence: %s was given access again", model.get("name"))
-        user: User = JupyterHubUser(model)
+        user = await self.recheck.admit_again(handler)
+        if user is not None:
+            self.forget_authorizations()
+            self.log.info("rtc-presence: %s was given access again", user.username)
         return user
 
     def on_evicted(self, listener: EvictionListener) -> None:
         self._listeners.append(listener)
+
+    def owner_name(self) -> str:
+        """The owner's display name, as far as this server has seen it."""
+        if self.owner is None:
+            return "The owner"
+        known = self.identities.get(self.owner) or {}
+        return str(known.get("display_name") or self.owner)
+
+    def hub_home(self) -> str | None:
+        if self.hub_auth is None:
+            return None
+        prefix = str(getattr(self.hub_auth, "hub_prefix", "/hub/") or "/hub/")
+        return str(getattr(self.hub_auth, "hub_host", "") or "") + prefix.rstrip("/") + "/home"
 
     # -- eviction ----------------------------------------------------------
 
@@ -152,14 +199,9 @@ class Gate:
             raise ValueError("the owner of a server cannot be evicted from it")
         if remember:
             self.revoked[username] = time.time()
+            self.attempts.reset(username)
         self.forget_authorizations()
-        person = self._people.pop(username, None)
-        closed = 0
-        if person is not None:
-            for sock in list(person.sockets):
-                if _is_open(sock):
-                    sock.close(CLOSE_REVOKED, REASON_REVOKED)
-                    closed += 1
+        closed = self._close(self._people.pop(username, None), REASON_REVOKED)
         self.log.warning(
             "rtc-presence: evicted %s (%d connection(s) closed) by %s", username, closed, by
         )
@@ -171,6 +213,7 @@ class Gate:
         """Lift the refusal of a revoked person ("Allow again")."""
         # The hub's "no access" answer for them may be cached: ask again.
         self.forget_authorizations()
+        self.attempts.forget(username)
         return self.revoked.pop(username, None) is not None
 
     def forget_authorizations(self) -> None:
@@ -181,6 +224,46 @@ class Gate:
         """
         if self.hub_auth is not None:
             self.hub_auth.cache.clear()
+
+    async def shutdown(self, timeout: float = 1.0) -> int:
+        """The server is stopping: close every guest's websocket, say why.
+
+        Code 4403 (their access ends with the server) and the reason
+        "server stopping", so their Lab says the owner stopped the server
+        instead of offering to restart it. Waits up to ``timeout`` seconds
+        for the closing handshakes, so the frames leave before the process
+        does. Returns how many closed.
+        """
+        self.stopping = True
+        sockets = [
+            sock
+            for name, person in self._people.items()
+            if self.role_of(name) == "guest"
+            for sock in list(person.sockets)
+            if _is_open(sock)
+        ]
+        for sock in sockets:
+            sock.close(CloseCode.REVOKED, REASON_STOPPING)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        # tornado gives no future for a finished closing handshake: poll it.
+        while any(s.ws_connection is not None for s in sockets) and loop.time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+        if sockets:
+            self.log.info(
+                "rtc-presence: server stopping: closed %d guest connection(s)", len(sockets)
+            )
+        return len(sockets)
+
+    @staticmethod
+    def _close(person: _Person | None, reason: str) -> int:
+        closed = 0
+        if person is not None:
+            for sock in list(person.sockets):
+                if _is_open(sock):
+                    sock.close(CloseCode.REVOKED, reason)
+                    closed += 1
+        return closed
 
     # -- revalidation against the hub -------------------------------------
 

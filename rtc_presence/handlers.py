@@ -72,6 +72,7 @@ class InfoHandler(RTCAPIHandler):
         self.send(
             {
                 "owner": owner,
+                "owner_display_name": owner.get("display_name") if owner else None,
                 "me": self.me(),
                 "hub": rtc.sharing is not None,
                 "sharing": {
@@ -245,10 +246,17 @@ class GuestsHandler(OwnerHandler):
                     "online": rtc.gate.is_online(name),
                 }
             )
-        revoked = [
-            {**rtc.identity_of(name), "revoked_at": iso(ts)}
-            for name, ts in sorted(rtc.gate.revoked.items(), key=lambda kv: kv[1])
-        ]
+        revoked = []
+        for name, ts in sorted(rtc.gate.revoked.items(), key=lambda kv: kv[1]):
+            attempts, last_attempt = rtc.gate.attempts.of(name)
+            revoked.append(
+                {
+                    **rtc.identity_of(name),
+                    "revoked_at": iso(ts),
+                    "last_attempt_at": iso(last_attempt),
+                    "attempts": attempts,
+                }
+            )
         self.send({"guests": guests, "revoked": revoked})
 
     @web.authenticated

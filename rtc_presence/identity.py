@@ -148,6 +148,10 @@ class RTCIdentityMixin:
             # The hub's "no access" answers are cached for minutes; someone
             # who was just given access again should not wait that long.
             user = await gate.recheck_refused(handler)
+            if user is None:
+                # Identified by the hub but given no access here: the answer
+                # says so (a page, not jupyter_server's bare 403).
+                gate.refused_by_hub(handler)
         if user is None:
             return None
         complete_user(user)

@@ -8,17 +8,46 @@ by what a client claims about itself. One entry per person, not per tab.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from itertools import count
-from typing import Any
+from typing import Any, Literal
 
 GLOBAL_ROOM = "JupyterLab:globalAwareness"
 
 PresenceListener = Callable[[dict[str, Any]], None]
+
+Activity = Literal["editing", "viewing", "active", "idle"]
+
+#: Requests JupyterLab repeats by itself while a tab is open (its kernel,
+#: session, terminal and file-browser polls, identity and presence
+#: refreshes; paths relative to the server's base URL): not a sign that
+#: anyone is using the server.
+BACKGROUND_PATHS = (
+    "api/kernels",
+    "api/sessions",
+    "api/terminals",
+    "api/kernelspecs",
+    "api/contents",
+    "api/me",
+    "api/status",
+    "api/rtc-presence/presence",
+    "api/rtc-presence/info",
+    "lsp/status",
+)
+
+
+def counts_as_activity(method: str, path: str) -> bool:
+    """Whether an HTTP request (``path`` relative to the base URL) is a use of the server.
+
+    Everything but the background reads above: page loads, the sharing
+    dialog, opening a document, saving, running code, layout changes.
+    """
+    return not (method in ("GET", "HEAD", "OPTIONS") and path.startswith(BACKGROUND_PATHS))
 
 
 def iso(ts: float | None) -> str | None:
@@ -69,6 +98,7 @@ class _Person:
     documents: dict[str, _DocActivity] = field(default_factory=dict)
     current: str | None = None
     last_activity: float | None = None
+    activity: str = "idle"  # as last sent
 
 
 class PresenceRegistry:
@@ -78,6 +108,10 @@ class PresenceRegistry:
         self.activity_window = activity_window
         self.update_delay = update_delay
         self._people: dict[str, _Person] = {}
+        # user name -> time of their last request that counts as activity
+        self._requests: dict[str, float] = {}
+        self._expiry: asyncio.TimerHandle | None = None
+        self._expiry_at = math.inf
         self._listeners: list[PresenceListener] = []
         self._ids = count(1)
         self._dirty: set[str] = set()
@@ -145,6 +179,18 @@ class PresenceRegistry:
         person.last_activity = time.time()
         self._mark(conn.username)
 
+    def record_request(self, username: str) -> None:
+        """An HTTP request of ``username`` that is a use of the server (cheap: per request)."""
+        now = time.time()
+        before = self._requests.get(username)
+        self._requests[username] = now
+        if before is None or now - before >= self.activity_window:
+            if username in self._people:
+                self._mark(username)  # may turn "idle" into "active"
+            if len(self._requests) > 10_000:
+                horizon = now - self.activity_window
+                self._requests = {k: t for k, t in self._requests.items() if t >= horizon}
+
     # -- reading -----------------------------------------------------------
 
     def people(self) -> list[dict[str, Any]]:
@@ -161,8 +207,33 @@ class PresenceRegistry:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
+    def activity(self, person: _Person, now: float) -> tuple[Activity, float]:
+        """What ``person`` is doing, and until when that holds unless something happens.
+
+        editing: a document edit within ``activity_window``; viewing: a
+        document open (global awareness ``current``, or a document room)
+        and no recent edit; active: any other use of the server (HTTP
+        requests other than background polls, awareness changes) within
+        the window; idle: none of those.
+        """
+        window = self.activity_window
+        edits = [d.last_edit for d in person.documents.values() if d.last_edit is not None]
+        last_edit = max(edits, default=-math.inf)
+        if now - last_edit < window:
+            return "editing", last_edit + window
+        if person.current is not None or person.documents:
+            return "viewing", math.inf
+        used = max(
+            self._requests.get(person.identity["username"], -math.inf),
+            person.last_activity if person.last_activity is not None else -math.inf,
+        )
+        if now - used < window:
+            return "active", used + window
+        return "idle", math.inf
+
     def _person_model(self, person: _Person) -> dict[str, Any]:
-        horizon = time.time() - self.activity_window
+        now = time.time()
+        horizon = now - self.activity_window
         documents = []
         for room_id, doc in person.documents.items():
             while doc.edits and doc.edits[0] < horizon:
@@ -175,14 +246,48 @@ class PresenceRegistry:
                     "last_edit": iso(doc.last_edit),
                 }
             )
+        activity, until = self.activity(person, now)
+        person.activity = activity
+        self._expire_at(until)
         return {
             **person.identity,
             "joined_at": iso(person.joined_at),
             "connections": len(person.connections),
             "documents": documents,
             "current": person.current,
-            "last_activity": iso(person.last_activity or person.joined_at),
+            "last_activity": iso(self._last_use(person)),
+            "activity": activity,
         }
+
+    def _last_use(self, person: _Person) -> float:
+        last = person.last_activity or person.joined_at
+        return max(last, self._requests.get(person.identity["username"], last))
+
+    # -- activity that ends with time ----------------------------------------
+
+    def _expire_at(self, when: float) -> None:
+        """Re-evaluate activities at ``when`` (one timer for everyone, the earliest)."""
+        if when >= self._expiry_at or not self._listeners:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        if self._expiry is not None:
+            self._expiry.cancel()
+        self._expiry_at = when
+        self._expiry = loop.call_later(max(0.0, when - time.time()) + 0.05, self._expired)
+
+    def _expired(self) -> None:
+        self._expiry, self._expiry_at = None, math.inf
+        now = time.time()
+        soonest = math.inf
+        for username, person in self._people.items():
+            activity, until = self.activity(person, now)
+            if activity != person.activity:
+                self._mark(username)
+            soonest = min(soonest, until)
+        self._expire_at(soonest)
 
     # -- notifications -----------------------------------------------------
 

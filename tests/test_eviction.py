@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
+import pytest
 from websockets.exceptions import ConnectionClosed
 
 from rtc_presence.pytest_plugin import RTCServer
@@ -94,3 +96,45 @@ async def test_evicted_event(rtc_server: RTCServer) -> None:
         "by": "alice",
         "connections": 1,
     }
+
+
+async def _close_of(ws: Any, timeout: float) -> tuple[int | None, str | None]:
+    try:
+        while True:
+            await asyncio.wait_for(ws.recv(), timeout)
+    except ConnectionClosed as exc:
+        return (exc.rcvd.code, exc.rcvd.reason) if exc.rcvd else (None, None)
+
+
+async def test_server_stopping_tells_guests_and_spares_the_owner(rtc_server: RTCServer) -> None:
+    path = rtc_server.notebook()
+    bob_doc = await rtc_server.room("bob", path)
+    bob_global = await rtc_server.global_room("bob")
+    bob_stream = await rtc_server.stream("bob")
+    carol_stream = await rtc_server.stream("carol")
+    alice_global = await rtc_server.global_room("alice")
+    alice_stream = await rtc_server.stream("alice")
+    resp = await rtc_server.request("bob", "POST", "api/kernels", body={"name": "python3"})
+    assert resp.status_code == 201, resp.text
+    kernel_ws = await rtc_server.ws(f"api/kernels/{resp.json()['id']}/channels", "bob")
+
+    # the extension's own stop hook, as jupyter_server calls it when the server stops
+    (extension,) = rtc_server.app.extension_manager.extension_apps["rtc_presence"]
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    await extension.stop_extension()
+    for client in (bob_doc, bob_global):
+        assert await client.wait_closed(1.0) == (4403, "server stopping")
+    for ws in (bob_stream, carol_stream, kernel_ws):
+        assert await _close_of(ws, 1.0) == (4403, "server stopping")
+    assert loop.time() - t0 < 1.5
+    # the owner's connections are left to the server's own shutdown
+    assert not alice_global.closed
+    pong = await alice_stream.ping()
+    await asyncio.wait_for(pong, 1.0)
+    # no guest websocket is admitted any more; the owner's still are
+    with pytest.raises(Exception, match="403"):
+        await rtc_server.stream("bob")
+    owner_again = await rtc_server.stream("alice")
+    await owner_again.close()
+    await alice_stream.close()
