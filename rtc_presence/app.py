@@ -12,7 +12,7 @@ from jupyter_events import EventLogger
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.serverapp import ServerApp
 from tornado import web
-from traitlets import Float, Int, Unicode, default
+from traitlets import Bool, Float, Int, Unicode, default
 
 from .awareness import AwarenessLimits, RoomAwarenessMap
 from .eviction import Gate, run_every
@@ -20,6 +20,9 @@ from .handlers import HANDLERS
 from .identity import adopt_identity_provider, make_color, make_initials, public_identity
 from .liveness import RoomLiveness
 from .presence import PresenceRegistry
+from .recovery import EVENTS_SCHEMA as RECOVERY_SCHEMA
+from .recovery import EVENTS_SCHEMA_ID as RECOVERY_SCHEMA_ID
+from .recovery import Notices, NoticeStreams
 from .refusals import quiet_refused_requests
 from .sharing import HubSharing, HubTarget
 
@@ -125,6 +128,22 @@ class RTCPresence(ExtensionApp):
     hub_request_timeout = Float(
         10.0, config=True, help="Timeout of the calls to the hub's sharing API, in seconds."
     )
+    max_save_wait = Float(
+        5.0,
+        allow_none=True,
+        config=True,
+        help="""Longest time, in seconds, a document's changes wait to be written to its
+        file while people keep typing (jupyter-collaboration's document_save_delay
+        alone waits for a pause that may never come). 0 or None disables.""",
+    )
+    crash_recovery = Bool(
+        True,
+        config=True,
+        help="""When a room starts on a YStore holding edits its file lacks (a crash):
+        restore them if the file is the one the server last wrote, otherwise keep
+        the file and write the YStore's version to name.recovered-<UTC time>.ext
+        next to it and tell the owner. False: the file always wins (upstream).""",
+    )
 
     state: RTCState
 
@@ -136,6 +155,7 @@ class RTCPresence(ExtensionApp):
     def initialize(self, argv: Any = None) -> None:
         super().initialize()  # type: ignore[no-untyped-call]
         self.events().register_event_schema(EVENTS_SCHEMA)
+        self.events().register_event_schema(RECOVERY_SCHEMA)
 
     def events(self) -> EventLogger:
         logger = self.server.event_logger
@@ -160,7 +180,23 @@ class RTCPresence(ExtensionApp):
             from .rooms import install_room_handler  # needs jupyter-collaboration
         except ImportError:
             return False
-        return install_room_handler(self.server.web_app)
+        installed = install_room_handler(self.server.web_app)
+        if installed:
+            from .durable import Keeper, attach_keeper
+
+            ydoc = self.server.web_app.settings.get("jupyter_server_ydoc")
+            server = getattr(ydoc, "ywebsocket_server", None)
+            if server is not None:
+                keeper = Keeper(
+                    crash_recovery=self.crash_recovery,
+                    max_save_wait=self.max_save_wait,
+                    contents_manager=self.server.contents_manager,
+                    log=self.log,
+                    emit=lambda data: self.state.emit(RECOVERY_SCHEMA_ID, data),
+                    notices=self.state.notices,
+                )
+                attach_keeper(server, keeper)
+        return installed
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         if not self._rooms_installed:
@@ -188,7 +224,8 @@ class RTCState:
         self.hub_auth = hub_auth
         self.gate = Gate(config.owner, config.log, hub_auth)
         self.presence = PresenceRegistry(config.activity_window)
-        self.streams: set[web.RequestHandler] = set()
+        self.notices = Notices(lambda user: self.gate.role_of(user.username) == "owner")
+        self.streams: set[web.RequestHandler] = NoticeStreams(self.notices)
         self.sharing: HubSharing | None = None
         if hub_auth is not None and config.owner:
             target = HubTarget(
@@ -282,9 +319,12 @@ class RTCState:
         self._emit(data)
 
     def _emit(self, data: dict[str, Any]) -> None:
+        self.emit(EVENTS_SCHEMA_ID, data)
+
+    def emit(self, schema_id: str, data: dict[str, Any]) -> None:
         # Observability must never break a connection.
         try:
-            self.config.events().emit(schema_id=EVENTS_SCHEMA_ID, data=data)
+            self.config.events().emit(schema_id=schema_id, data=data)
         except Exception:
             self.log.exception("rtc-presence: could not emit %s event", data.get("action"))
 

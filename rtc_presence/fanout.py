@@ -161,16 +161,27 @@ class FanOutRoomMixin:
                     except Exception as exc:
                         room._handle_exception(exc)
                 if ystore is not None:
-                    task_group.start_soon(ystore.write, update)
+                    room.persist_update(update)
+
+    def persist_update(self, update: bytes) -> None:
+        """Store one update in the room's YStore, as upstream does (one task per
+        update); :class:`rtc_presence.durable.DurableRoomMixin` batches instead."""
+        room: Any = self
+        room._task_group.start_soon(room.ystore.write, update)
 
 
-def adopt_room(room: YRoom) -> YRoom:
-    """Put :class:`FanOutRoomMixin` in front of ``room``'s class, in place.
+def adopt_room(room: YRoom, server: object = None) -> YRoom:
+    """Put :class:`FanOutRoomMixin` in front of ``room``'s class, in place, and
+    :class:`rtc_presence.durable.DurableRoomMixin` for document rooms of a server
+    that has a keeper (:func:`rtc_presence.durable.attach_keeper`).
 
     Only effective before the room starts: a running room keeps the loop it
     started with.
     """
-    return adopt(room, FanOutRoomMixin, "FanOut")
+    from .durable import adopt_durable  # needs jupyter-collaboration
+
+    adopt(room, FanOutRoomMixin, "FanOut")
+    return adopt_durable(room, server)
 
 
 class FanOutServerMixin:
@@ -178,7 +189,7 @@ class FanOutServerMixin:
 
     async def start_room(self, room: YRoom) -> None:
         if not room.started.is_set():
-            adopt_room(room)
+            adopt_room(room, self)
         await super().start_room(room)  # type: ignore[misc]
 
 

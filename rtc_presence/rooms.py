@@ -20,6 +20,7 @@ from tornado.routing import Rule, RuleRouter
 from tornado.web import Application
 from tornado.websocket import WebSocketClosedError
 
+from .autosave import run_detached
 from .awareness import removal_frame
 from .closecodes import CloseCode
 from .fanout import (
@@ -175,6 +176,11 @@ class RTCRoomHandler(YDocWebSocketHandler):
                     self._rtc.presence.record_edit(self._presence_conn)
             elif kind == RAW:
                 validate_raw(message)
+                # Upstream awaits a save inside on_message, and tornado reads
+                # nothing more from this connection (pings included) meanwhile:
+                # the save is answered in a task of ours (rtc_presence.autosave).
+                run_detached(super().on_message(message), self.log)
+                return None
             else:
                 raise MalformedFrame(f"unknown message type {kind}")
         except MalformedFrame as exc:

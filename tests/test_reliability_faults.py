@@ -2,7 +2,9 @@
 
 (a) A real ``jupyter_server`` subprocess is killed with SIGKILL while two people type;
     every edit the server confirmed as saved is in the file, the file is a valid
-    notebook, and after a restart the room holds each marker exactly once.
+    notebook, and after a restart the room holds each marker exactly once: every edit
+    the server had fanned out to a third client at least 200 ms before the kill
+    (restored from the YStore, issue 16), nothing never typed.
 (d) A guest's connections are cut (TCP reset, as a crashed laptop or a lost Wi-Fi) and
     come back with the same document, several times, while everyone keeps typing,
     offline edits included: no edit is lost or duplicated, in every client and on disk,
@@ -70,6 +72,15 @@ async def test_kill9_mid_edit_then_restart_keeps_saved_work(tmp_path: Path) -> N
         bob = await server.room("bob", "crash.ipynb")
         carol = await server.room("carol", "crash.ipynb")  # watches and presses Ctrl-S
         clients += [alice, bob, carol]
+        # When each marker first reached carol: what the server had fanned out.
+        fanned_at: dict[str, float] = {}
+
+        def seen(_update: bytes, _at: float) -> None:
+            now = time.monotonic()
+            for m in markers(doc_text(carol.doc)):
+                fanned_at.setdefault(m, now)
+
+        carol.on_update(seen)
         typists = [Typist(alice, "alice", 0), Typist(bob, "bob", 1)]
 
         # Rounds of typing, each confirmed by a save: what carol sees has been applied by
@@ -108,6 +119,8 @@ async def test_kill9_mid_edit_then_restart_keeps_saved_work(tmp_path: Path) -> N
             assert code == 1006  # no close frame: the process is gone
         typed = {m for t in typists for m in t.typed}
         unsaved = typed - confirmed
+        acknowledged = {m for m, at in fanned_at.items() if at <= t_kill - 0.2}
+        assert acknowledged - confirmed, "nothing was fanned out after the last save"
 
         # The file is a whole notebook (saves are atomic) with every confirmed edit once.
         after_kill = markers("".join(file_sources(path)))
@@ -115,15 +128,18 @@ async def test_kill9_mid_edit_then_restart_keeps_saved_work(tmp_path: Path) -> N
         assert all(n == 1 for n in after_kill.values()), after_kill.most_common(3)
 
         # Restart on the same files (root, file ids, YStore): the room holds each marker
-        # once, every confirmed one among them, nothing that was never typed.
+        # once, every one fanned out 200 ms before the kill (the confirmed ones among
+        # them), nothing that was never typed; and it was saved to the file at once.
         server.start()
         restart_s = await server.wait_ready_async()
         reopened = await server.room("alice", "crash.ipynb")
         clients.append(reopened)
         counts = markers(doc_text(reopened.doc))
         assert set(counts) >= confirmed, sorted(confirmed - set(counts))[:5]
+        assert set(counts) >= acknowledged, sorted(acknowledged - set(counts))[:5]
         assert set(counts) <= typed
         assert all(n == 1 for n in counts.values()), counts.most_common(3)
+        assert markers("".join(file_sources(path))) == counts  # restored and saved
         # ... and saving it again writes exactly that.
         await save_until_success(reopened, 1000)
         assert markers("".join(file_sources(path))) == counts
@@ -135,7 +151,12 @@ async def test_kill9_mid_edit_then_restart_keeps_saved_work(tmp_path: Path) -> N
                 "edits_typed": len(typed),
                 "edits_confirmed_saved": len(confirmed),
                 "edits_unsaved_at_kill": len(unsaved),
+                "edits_fanned_out": len(fanned_at),
+                "edits_fanned_out_200ms_before_kill": len(acknowledged),
                 "unsaved_recovered_after_restart": len(set(counts) & unsaved),
+                "recovered": len(counts),
+                "acknowledged_lost": len(acknowledged - set(counts)),
+                "fanned_out_lost": len(set(fanned_at) - set(counts)),
                 "confirmed_lost": len(confirmed - set(counts)),
                 "duplicated": sum(1 for n in counts.values() if n > 1),
                 "restart_seconds": round(restart_s, 1),
