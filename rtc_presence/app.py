@@ -24,6 +24,7 @@ from .recovery import EVENTS_SCHEMA as RECOVERY_SCHEMA
 from .recovery import EVENTS_SCHEMA_ID as RECOVERY_SCHEMA_ID
 from .recovery import Notices, NoticeStreams
 from .refusals import quiet_refused_requests
+from .stopping import stop_gracefully_on_sigint
 from .sharing import HubSharing, HubTarget
 
 EVENTS_SCHEMA = Path(__file__).parent / "events" / "presence.yaml"
@@ -210,6 +211,8 @@ class RTCPresence(ExtensionApp):
                 "identities, the sharing API and eviction of other connections still work."
             )
         self.state.start()
+        if self.state.hub_auth is not None:
+            stop_gracefully_on_sigint(serverapp, self.log)
 
     async def stop_extension(self) -> None:
         await self.state.stop()
