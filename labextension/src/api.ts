@@ -1,11 +1,12 @@
 /**
- * Typed client for the rtc-presence server API (see "API reference" in the README).
- *
- * Every request goes through `ServerConnection.makeRequest`, which adds the
- * XSRF header and the token exactly like JupyterLab's own services do.
+ * Typed client for the rtc-presence server API (see "API reference" in the
+ * README). Requests go through the one helper in `request.ts`.
  */
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { API_ROOT, requestAPI, statusOf } from './request';
 
 /** The public identity of a person, as the server reports it. */
 export interface IIdentity {
@@ -20,6 +21,8 @@ export interface IIdentity {
 
 export interface IInfo {
   owner: IIdentity;
+  /** Display name of the owner (contract item 3; else `owner.display_name`). */
+  owner_display_name?: string;
   me: IIdentity;
   sharing: { available: boolean; reason: string | null };
   invite_lifetime: { default: number; min: number; max: number };
@@ -33,12 +36,16 @@ export interface IDocumentActivity {
   last_edit: string | null;
 }
 
+/** What a person is doing, decided by the server (contract item 2). */
+export type Activity = 'editing' | 'viewing' | 'active' | 'idle';
+
 export interface IPerson extends IIdentity {
   joined_at: string;
   connections: number;
   documents: IDocumentActivity[];
   current: string | null;
   last_activity: string | null;
+  activity?: Activity;
 }
 
 export interface IInvite {
@@ -57,6 +64,10 @@ export interface IGuest extends IIdentity {
 
 export interface IRevokedGuest extends IIdentity {
   revoked_at: string | null;
+  /** Last time the server refused them since the revocation (contract item 1). */
+  last_attempt_at?: string | null;
+  /** How many times they were refused since the revocation. */
+  attempts?: number;
 }
 
 export interface IGuestList {
@@ -64,37 +75,24 @@ export interface IGuestList {
   revoked: IRevokedGuest[];
 }
 
-/** An API failure with the server's readable `message`. */
-export class ApiError extends Error {
-  constructor(
-    message: string,
-    readonly status: number
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
+/** Whether `err` is the server's "your access was revoked" refusal. */
+export function isRevokedError(err: unknown): boolean {
+  return (
+    statusOf(err) === 403 &&
+    err instanceof Error &&
+    /revoked/i.test(err.message)
+  );
 }
-
-/** The readable message of any error (never an empty string). */
-export function errorMessage(err: unknown): string {
-  if (err instanceof ApiError) {
-    return err.message;
-  }
-  if (err instanceof ServerConnection.NetworkError) {
-    return `The server could not be reached (${err.message}).`;
-  }
-  if (err instanceof Error && err.message) {
-    return err.message;
-  }
-  return String(err) || 'Unknown error';
-}
-
-const API_ROOT = 'api/rtc-presence';
 
 export class RtcPresenceClient {
   constructor(
     readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()
   ) {}
+
+  /** Emitted when any call was refused because our access was revoked. */
+  get refused(): ISignal<this, void> {
+    return this._refused;
+  }
 
   /** The websocket URL of the presence stream. */
   streamUrl(): string {
@@ -160,35 +158,15 @@ export class RtcPresenceClient {
   }
 
   private async _request<T>(path: string, init: RequestInit = {}): Promise<T> {
-    const url = URLExt.join(this.settings.baseUrl, API_ROOT, path);
-    if (init.body !== undefined) {
-      init.headers = { 'Content-Type': 'application/json', ...init.headers };
-    }
-    // Throws ServerConnection.NetworkError when the server is unreachable.
-    const response = await ServerConnection.makeRequest(
-      url,
-      init,
-      this.settings
-    );
-    const text = await response.text();
-    let data: unknown = undefined;
-    if (text) {
-      try {
-        data = JSON.parse(text);
-      } catch {
-        data = undefined;
+    try {
+      return await requestAPI<T>(this.settings, path, init);
+    } catch (err) {
+      if (isRevokedError(err)) {
+        this._refused.emit();
       }
+      throw err;
     }
-    if (!response.ok) {
-      const message =
-        data &&
-        typeof data === 'object' &&
-        typeof (data as { message?: unknown }).message === 'string' &&
-        (data as { message: string }).message
-          ? (data as { message: string }).message
-          : `${response.status} ${response.statusText || 'error'}`.trim();
-      throw new ApiError(message, response.status);
-    }
-    return data as T;
   }
+
+  private _refused = new Signal<this, void>(this);
 }

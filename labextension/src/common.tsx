@@ -93,6 +93,20 @@ export function formatTime(value: string | null | undefined): string {
       });
 }
 
+/** Local date and time, always with the date ("2 Dec, 14:03"). */
+export function formatDateTime(value: string | null | undefined): string {
+  const date = parseTime(value);
+  if (!date) {
+    return '—';
+  }
+  return date.toLocaleString(undefined, {
+    day: 'numeric',
+    month: 'short',
+    hour: '2-digit',
+    minute: '2-digit'
+  });
+}
+
 /** "1 h 02 min", "4 min 05 s", "12 s" for a number of seconds. */
 export function formatDuration(totalSeconds: number): string {
   const s = Math.max(0, Math.floor(totalSeconds));

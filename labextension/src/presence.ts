@@ -1,30 +1,26 @@
 /**
  * Live presence: one websocket to `api/rtc-presence/presence/stream`, a map of
- * the people on this server, and signals for joins, leaves, access changes and
- * our own revocation (close code 4403).
+ * the people on this server, and signals for joins, leaves, access changes,
+ * our own revocation and the server going away.
+ *
+ * Reconnects with capped exponential backoff and jitter after any close
+ * that is not fatal (`closecodes.ts`); after each close the REST API is asked
+ * why, because a refused websocket upgrade only shows as close code 1006.
  */
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { ApiError, IPerson, RtcPresenceClient } from './api';
+import { IPerson, RtcPresenceClient } from './api';
+import { isFatal } from './closecodes';
+import { AccessCheck, backoffDelay, classifyFailure } from './reconnect';
+import { applyMessage, StreamMessage } from './stream';
 
-/** Close code the server uses when the owner revoked this person. */
-export const CLOSE_REVOKED = 4403;
-
-/** Close codes after which reconnecting cannot help. */
-const FATAL_CODES = new Set([CLOSE_REVOKED, 4400, 4413, 4429]);
-
-type StreamMessage =
-  | { type: 'snapshot'; people: IPerson[] }
-  | { type: 'join'; person: IPerson }
-  | { type: 'update'; person: IPerson }
-  | { type: 'leave'; username: string }
-  | { type: 'access' };
-
-export type ConnectionStatus = 'connecting' | 'open' | 'closed' | 'revoked';
+export type ConnectionStatus =
+  'connecting' | 'open' | 'closed' | 'revoked' | 'ended';
 
 export class PresenceModel {
   constructor(client: RtcPresenceClient) {
     this._client = client;
+    client.refused.connect(() => this._onRevoked());
   }
 
   /** People on this server now, keyed by user name (one entry per person). */
@@ -41,7 +37,12 @@ export class PresenceModel {
     return this._changed;
   }
 
-  /** A person arrived (not emitted for the people of a snapshot). */
+  /** The first snapshot arrived (`people` is now complete). */
+  get ready(): ISignal<this, void> {
+    return this._ready;
+  }
+
+  /** A person arrived (not emitted for the people of the first snapshot). */
   get joined(): ISignal<this, IPerson> {
     return this._joined;
   }
@@ -56,39 +57,56 @@ export class PresenceModel {
     return this._accessChanged;
   }
 
-  /** This browser's user was revoked by the owner. */
+  /** This browser's user was revoked (close 4403, or the API answers 403). */
   get revoked(): ISignal<this, void> {
     return this._revoked;
   }
 
-  get isDisposed(): boolean {
-    return this._disposed;
+  /** The hub answered instead of the server (see `classifyFailure`). */
+  get serverGone(): ISignal<this, void> {
+    return this._serverGone;
   }
 
   /** Open the stream (idempotent). */
   start(): void {
-    if (this._socket || this._disposed || this._status === 'revoked') {
+    if (this._socket || this._stopped) {
       return;
     }
     this._connect();
   }
 
-  dispose(): void {
-    if (this._disposed) {
-      return;
-    }
-    this._disposed = true;
+  /** Close the stream for good: no reconnection, nobody shown. */
+  stop(status: 'revoked' | 'ended' = 'ended'): void {
+    this._stopped = true;
     window.clearTimeout(this._retryTimer);
     if (this._socket) {
       this._socket.onclose = null;
       this._socket.close();
       this._socket = null;
     }
-    Signal.clearData(this);
+    this._people.clear();
+    this._setStatus(status);
+    this._changed.emit();
+  }
+
+  /** Ask the server whether we may still use it; emits revoked/serverGone. */
+  async probe(): Promise<AccessCheck> {
+    let result: AccessCheck = 'ok';
+    try {
+      await this._client.info();
+    } catch (error) {
+      result = classifyFailure(error);
+    }
+    if (result === 'revoked') {
+      this._onRevoked();
+    } else if (result === 'gone' && !this._stopped) {
+      this._serverGone.emit();
+    }
+    return result;
   }
 
   private _connect(): void {
-    if (this._disposed || this._status === 'revoked') {
+    if (this._stopped) {
       return;
     }
     this._setStatus('connecting');
@@ -110,99 +128,46 @@ export class PresenceModel {
     };
     socket.onclose = event => {
       this._socket = null;
-      if (this._disposed) {
+      if (this._stopped) {
         return;
       }
-      if (event.code === CLOSE_REVOKED) {
-        // We see nobody any more: do not keep showing stale presence.
-        this._people.clear();
-        this._setStatus('revoked');
-        this._revoked.emit();
+      if (isFatal(event.code)) {
+        this._onRevoked();
         return;
       }
       this._setStatus('closed');
-      // A revoked person's reconnection is refused at the HTTP level (403),
-      // which a browser only reports as close code 1006: ask the REST API.
-      this._probeAccess();
-      if (FATAL_CODES.has(event.code)) {
-        console.warn(
-          `rtc-presence: presence stream closed (${event.code} ${event.reason})`
-        );
-      }
-      // Reconnect with capped exponential backoff: the server may restart.
-      const delay = Math.min(30000, 1000 * 2 ** Math.min(this._attempts, 5));
+      void this.probe();
+      const delay = backoffDelay(this._attempts);
       this._attempts += 1;
       this._retryTimer = window.setTimeout(() => this._connect(), delay);
     };
   }
 
-  private _probeAccess(): void {
-    this._client.info().catch(error => {
-      if (
-        !this._disposed &&
-        this._status !== 'revoked' &&
-        error instanceof ApiError &&
-        error.status === 403
-      ) {
-        window.clearTimeout(this._retryTimer);
-        this._people.clear();
-        this._setStatus('revoked');
-        this._revoked.emit();
-      }
-    });
+  private _onRevoked(): void {
+    if (this._stopped) {
+      return;
+    }
+    this.stop('revoked');
+    this._revoked.emit();
   }
 
   private _handle(message: StreamMessage): void {
-    switch (message.type) {
-      case 'snapshot': {
-        const previous = this._people;
-        this._people = new Map(message.people.map(p => [p.username, p]));
-        // After a reconnect, report differences with what we showed before.
-        if (this._hadSnapshot) {
-          for (const [name, person] of this._people) {
-            if (!previous.has(name)) {
-              this._joined.emit(person);
-            }
-          }
-          for (const [name, person] of previous) {
-            if (!this._people.has(name)) {
-              this._left.emit(person);
-            }
-          }
-        }
-        this._hadSnapshot = true;
-        this._changed.emit();
-        this._accessChanged.emit();
-        break;
-      }
-      case 'join':
-      case 'update': {
-        const known = this._people.has(message.person.username);
-        this._people.set(message.person.username, message.person);
-        this._changed.emit();
-        if (message.type === 'join' || !known) {
-          if (!known) {
-            this._joined.emit(message.person);
-          }
-          this._accessChanged.emit();
-        }
-        break;
-      }
-      case 'leave': {
-        const person = this._people.get(message.username);
-        this._people.delete(message.username);
-        this._changed.emit();
-        if (person) {
-          this._left.emit(person);
-        }
-        this._accessChanged.emit();
-        break;
-      }
-      case 'access':
-        this._accessChanged.emit();
-        break;
-      default:
-        break;
+    const first = message.type === 'snapshot' && !this._hadSnapshot;
+    const effect = applyMessage(this._people, message, this._hadSnapshot);
+    this._people = effect.people;
+    if (message.type === 'snapshot') {
+      this._hadSnapshot = true;
+    }
+    if (effect.changed) {
+      this._changed.emit();
+    }
+    effect.joined.forEach(person => this._joined.emit(person));
+    effect.left.forEach(person => this._left.emit(person));
+    if (effect.access) {
+      this._accessChanged.emit();
+    }
+    if (first) {
+      this._ready.emit();
     }
   }
 
@@ -220,10 +185,12 @@ export class PresenceModel {
   private _attempts = 0;
   private _retryTimer = 0;
   private _hadSnapshot = false;
-  private _disposed = false;
+  private _stopped = false;
   private _changed = new Signal<this, void>(this);
+  private _ready = new Signal<this, void>(this);
   private _joined = new Signal<this, IPerson>(this);
   private _left = new Signal<this, IPerson>(this);
   private _accessChanged = new Signal<this, void>(this);
   private _revoked = new Signal<this, void>(this);
+  private _serverGone = new Signal<this, void>(this);
 }

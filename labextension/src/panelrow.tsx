@@ -1,0 +1,76 @@
+/** One person in the collaborators panel. */
+import { TranslationBundle } from '@jupyterlab/translation';
+import * as React from 'react';
+
+import { IPerson } from './api';
+import { Avatar, displayName, formatTime, Name } from './common';
+import { ConfirmButton } from './sharing';
+
+export function PersonRow(props: {
+  person: IPerson;
+  isMe: boolean;
+  canRevoke: boolean;
+  activity: string;
+  onOpen: () => void;
+  onRevoke: () => void;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { person, trans } = props;
+  const name = displayName(person);
+  const role = person.role === 'owner' ? 'owner' : 'guest';
+  const openLabel = person.current
+    ? trans.__('Open %1, where %2 is', person.current, name)
+    : trans.__('%1 has no document open', name);
+  return (
+    <li
+      className="rtc-Person rtc-CollaboratorRow"
+      data-username={person.username}
+      data-role={role}
+      data-activity={person.activity ?? ''}
+    >
+      <button
+        type="button"
+        className="rtc-PersonMain"
+        aria-label={openLabel}
+        title={openLabel}
+        disabled={!person.current}
+        onClick={props.onOpen}
+      >
+        <Avatar person={person} />
+        <span className="rtc-PersonText">
+          <span className="rtc-Row rtc-Tight">
+            <Name person={person} className="rtc-Strong" />
+            <span className={`rtc-Tag rtc-Tag-${role}`}>
+              {role === 'owner' ? trans.__('owner') : trans.__('guest')}
+            </span>
+            {props.isMe && (
+              <span className="rtc-Muted rtc-You">{trans.__('(you)')}</span>
+            )}
+          </span>
+          <span
+            className="rtc-Activity rtc-Ellipsis"
+            title={person.current ?? props.activity}
+          >
+            {props.activity}
+          </span>
+          <span className="rtc-Joined rtc-Muted">
+            {trans.__('joined %1', formatTime(person.joined_at))}
+          </span>
+        </span>
+      </button>
+      {props.canRevoke && (
+        <ConfirmButton
+          className="rtc-RowRevoke"
+          label={trans.__('Revoke')}
+          ariaLabel={trans.__('Revoke access for %1', name)}
+          confirmText={trans.__(
+            'Revoke access for %1? They are disconnected at once.',
+            name
+          )}
+          onConfirm={props.onRevoke}
+          trans={trans}
+        />
+      )}
+    </li>
+  );
+}

@@ -1,0 +1,59 @@
+/**
+ * `rtc-presence:plugin`: the presence model, identity, join/leave toasts and
+ * the "access ended" handling, provided to the other plugins as
+ * `IRtcPresence`. Keeps the id of the settings schema (schema/plugin.json),
+ * so saved settings stay where they were.
+ */
+import {
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { IDocumentManager } from '@jupyterlab/docmanager';
+import { INotebookTracker } from '@jupyterlab/notebook';
+import { IConnectionStatus } from '@jupyterlab/services';
+import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+
+import { RtcPresenceCore } from '../core';
+import { CursorWatcher } from '../cursors';
+import { installSocketGate } from '../socketgate';
+import { JoinLeaveNotifier } from '../toasts';
+import { IRtcPresence, PluginIDs } from '../tokens';
+
+// At module load, before any plugin activates: see socketgate.ts.
+installSocketGate();
+
+export const corePlugin: JupyterFrontEndPlugin<IRtcPresence> = {
+  id: PluginIDs.core,
+  description:
+    'Presence, identity, join/leave notifications and the access-ended notice of rtc-presence.',
+  autoStart: true,
+  provides: IRtcPresence,
+  optional: [
+    ITranslator,
+    INotebookTracker,
+    IConnectionStatus,
+    IDocumentManager
+  ],
+  activate: (
+    app: JupyterFrontEnd,
+    translator: ITranslator | null,
+    tracker: INotebookTracker | null,
+    connectionStatus: IConnectionStatus | null,
+    docManager: IDocumentManager | null
+  ): IRtcPresence => {
+    const trans = (translator ?? nullTranslator).load('rtc_presence');
+    const core = new RtcPresenceCore({
+      app,
+      trans,
+      cursors: new CursorWatcher(tracker),
+      connectionStatus,
+      docManager
+    });
+    new JoinLeaveNotifier({
+      presence: core.presence,
+      trans,
+      me: () => core.me()?.username ?? null
+    });
+    return core;
+  }
+};
