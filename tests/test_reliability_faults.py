@@ -24,6 +24,7 @@ from typing import Any
 import pycrdt
 
 from rtc_presence.pytest_plugin import RTCServer
+from rtc_presence.testing.stockawareness import StockTab
 from rtc_presence.testing.yclient import YClient, append_text, room_url
 from tests.reliability_util import (
     SubprocessServer,
@@ -157,6 +158,11 @@ async def test_kill9_mid_edit_then_restart_keeps_saved_work(tmp_path: Path) -> N
                 "recovered": len(counts),
                 "acknowledged_lost": len(acknowledged - set(counts)),
                 "fanned_out_lost": len(set(fanned_at) - set(counts)),
+                "fanned_out_lost_max_ms_before_kill": round(
+                    max((t_kill - fanned_at[m] for m in set(fanned_at) - set(counts)), default=0)
+                    * 1000,
+                    1,
+                ),
                 "confirmed_lost": len(confirmed - set(counts)),
                 "duplicated": sum(1 for n in counts.values() if n > 1),
                 "restart_seconds": round(restart_s, 1),
@@ -252,24 +258,26 @@ async def test_guest_network_drops_lose_and_duplicate_nothing(rtc_server: RTCSer
 async def test_reconnect_after_reset_shows_the_cursor_at_once(rtc_server: RTCServer) -> None:
     """y-websocket keeps its Awareness across reconnects and, on open, sends its local
     state with the clock it already had. The server broadcast the old connection's
-    removal with clock + 1, so peers ignore that state (Yjs clock rule), and the next
-    move (clock + 1, equal, not null) too: the guest's cursor is invisible until his
-    second move or 30 s of renewals. The server (which rewrites every awareness frame)
-    now lifts a re-claimed id's clock above the removal it broadcast."""
+    removal at that clock, so peers ignore the state (Yjs clock rule). Lifting the
+    clock on the server made stock tabs adopt and re-send it without end (issue 11's
+    storm); instead the server nudges the tab (a removal of its own id, for it alone),
+    which y-protocols answers by announcing itself one clock higher: seen at once."""
     path = rtc_server.notebook("reconnect.ipynb", cells=1)
     url = await rtc_server.room_link("bob", path)
     alice = await rtc_server.room("alice", path)
-    bob = await YClient.connect(url, headers=rtc_server.auth("bob"))
-    await bob.set_awareness({"cursor": 1}, clock=5)
-    await alice.wait_awareness(lambda s: (s.get(bob.client_id) or {}).get("cursor") == 1, 5)
-    bob.abort()
-    await alice.wait_awareness(lambda s: s.get(bob.client_id) is None, 2)
-    again = await YClient.connect(url, headers=rtc_server.auth("bob"), doc=bob.doc)
+    bob = StockTab(await YClient.connect(url, headers=rtc_server.auth("bob")))
+    await bob.set_local_state({"cursor": 1})
+    await alice.wait_awareness(lambda s: (s.get(bob.client.client_id) or {}).get("cursor") == 1, 5)
+    bob.client.abort()
+    await alice.wait_awareness(lambda s: s.get(bob.client.client_id) is None, 2)
+    again = await YClient.connect(url, headers=rtc_server.auth("bob"), doc=bob.client.doc)
+    tab = StockTab(again)
+    tab.awareness = bob.awareness  # the same Awareness object survives the reconnect
     try:
-        await again.set_awareness({"cursor": 1}, clock=5)  # what y-websocket sends on open
-        await alice.wait_awareness(lambda s: (s.get(bob.client_id) or {}).get("cursor") == 1, 2)
-        await again.set_awareness({"cursor": 2}, clock=6)  # his next move
-        await alice.wait_awareness(lambda s: (s.get(bob.client_id) or {}).get("cursor") == 2, 2)
+        await tab.announce()  # what y-websocket sends on open
+        await alice.wait_awareness(lambda s: (s.get(again.client_id) or {}).get("cursor") == 1, 2)
+        await tab.set_local_state({"cursor": 2})  # his next move
+        await alice.wait_awareness(lambda s: (s.get(again.client_id) or {}).get("cursor") == 2, 2)
     finally:
         again.abort()
 
