@@ -120,6 +120,19 @@ async def _type_for(typists: list[tuple[YClient, str, int]], seconds: float) -> 
     return typed
 
 
+async def _read_markers(path: Path) -> set[str]:
+    """The markers in the notebook on disk. jupyter_server writes a notebook in place
+    (``atomic_writing`` in jupyter_server/services/contents/fileio.py keeps a backup
+    and restores it when *it* reads a broken file), so another program can read a
+    partial file during a save: read again until it is whole."""
+    for _ in range(100):
+        try:
+            return set(markers("".join(file_sources(path))))
+        except ValueError:  # nbformat.reader.NotJSONError: a partial file
+            await asyncio.sleep(0.01)
+    raise AssertionError(f"{path} stayed unreadable for 1 s")
+
+
 async def test_continuous_typing_file_never_more_than_max_save_wait_behind(
     tmp_path: Path,
 ) -> None:
@@ -142,7 +155,8 @@ async def test_continuous_typing_file_never_more_than_max_save_wait_behind(
         samples: list[tuple[float, set[str]]] = []
         while not typing.done():
             await asyncio.sleep(0.2)
-            samples.append((time.monotonic(), set(markers("".join(file_sources(path))))))
+            at = time.monotonic()
+            samples.append((at, await _read_markers(path)))
         typed = await typing
         # how far behind the file was at each sample: the oldest marker typed before
         # the sample and not in it
