@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from rtc_presence.closecodes import FATAL, CloseCode
+from rtc_presence.eviction import REASON_REVOKED, REASON_STOPPING
 
 TS_FILE = Path(__file__).resolve().parents[1] / "labextension" / "src" / "closecodes.ts"
 
@@ -46,3 +47,10 @@ def test_only_revoked_is_fatal() -> None:
     # Flood (4429), malformed (4400) and over-limit (4413) closes are no reason
     # to give up for good: a client reconnects after them, with backoff.
     assert {code.name for code in FATAL} == {"REVOKED"}
+
+
+def test_same_close_reasons() -> None:
+    # The Lab tells "revoked by the owner" from "the owner stopped the server"
+    # by the reason that comes with 4403.
+    reasons = dict(re.findall(r"export const (\w+) = '([^']*)'", _ts_source()))
+    assert reasons == {"REVOKED": REASON_REVOKED, "STOPPING": REASON_STOPPING}

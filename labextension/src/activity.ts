@@ -6,7 +6,7 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 
 import { Activity, IPerson } from './api';
-import { baseName, parseTime } from './common';
+import { parseTime } from './common';
 
 function activityOf(person: IPerson): Activity {
   if (person.activity) {
@@ -22,8 +22,8 @@ function activityOf(person: IPerson): Activity {
 }
 
 /**
- * "editing cell 3 of a.ipynb", "viewing a.ipynb", "active, no document
- * open", "idle 4 min in a.ipynb": the document is named once.
+ * "editing cell 3", "viewing, cursor in cell 2", "active", "idle 4 min".
+ * The document is named once, on the row's own line (`.rtc-Doc`).
  */
 export function describeActivity(
   person: IPerson,
@@ -31,40 +31,27 @@ export function describeActivity(
   cellIndex: number | null,
   trans: TranslationBundle
 ): string {
-  const doc = person.current ? baseName(person.current) : null;
   const cell = cellIndex !== null ? cellIndex + 1 : null;
   switch (activityOf(person)) {
     case 'editing':
-      if (!doc) {
-        return trans.__('editing');
-      }
       return cell !== null
-        ? trans.__('editing cell %1 of %2', cell, doc)
-        : trans.__('editing %1', doc);
+        ? trans.__('editing cell %1', cell)
+        : trans.__('editing');
     case 'viewing':
-      if (!doc) {
-        return trans.__('viewing a document');
-      }
       return cell !== null
-        ? trans.__('viewing %1, cursor in cell %2', doc, cell)
-        : trans.__('viewing %1', doc);
+        ? trans.__('viewing, cursor in cell %1', cell)
+        : trans.__('viewing');
     case 'active':
-      return doc
-        ? trans.__('active, %1 open', doc)
-        : trans.__('active, no document open');
+      return trans.__('active');
     default: {
       const last =
         parseTime(person.last_activity) ?? parseTime(person.joined_at);
       const minutes = last
         ? Math.max(0, Math.floor((now - last.getTime()) / 60000))
         : 0;
-      const idle =
-        minutes < 1
-          ? trans.__('idle < 1 min')
-          : trans.__('idle %1 min', minutes);
-      return doc
-        ? trans.__('%1 in %2', idle, doc)
-        : trans.__('%1, no document open', idle);
+      return minutes < 1
+        ? trans.__('idle < 1 min')
+        : trans.__('idle %1 min', minutes);
     }
   }
 }

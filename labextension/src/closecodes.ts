@@ -25,3 +25,14 @@ export const FATAL: ReadonlySet<number> = new Set<number>([CloseCode.REVOKED]);
 export function isFatal(code: number): boolean {
   return FATAL.has(code);
 }
+
+/**
+ * Reasons sent with `REVOKED` that change what people are told, mirrored
+ * from `rtc_presence/eviction.py` (`REASON_REVOKED`, `REASON_STOPPING`).
+ */
+export namespace CloseReason {
+  /** The owner (or the hub) revoked this person. */
+  export const REVOKED = 'access revoked';
+  /** The server is stopping: everybody's access ends with it. */
+  export const STOPPING = 'server stopping';
+}

@@ -3,7 +3,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
 import { IPerson } from './api';
-import { Avatar, displayName, formatTime, Name } from './common';
+import { Avatar, baseName, displayName, formatTime, Name } from './common';
 import { ConfirmButton } from './sharing';
 
 export function PersonRow(props: {
@@ -48,8 +48,16 @@ export function PersonRow(props: {
             )}
           </span>
           <span
-            className="rtc-Activity rtc-Ellipsis"
-            title={person.current ?? props.activity}
+            className="rtc-Doc rtc-Ellipsis"
+            title={person.current ?? undefined}
+          >
+            {person.current
+              ? baseName(person.current)
+              : trans.__('no document open')}
+          </span>
+          <span
+            className="rtc-Activity rtc-Muted rtc-Ellipsis"
+            title={props.activity}
           >
             {props.activity}
           </span>

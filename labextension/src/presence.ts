@@ -10,7 +10,7 @@
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { IPerson, RtcPresenceClient } from './api';
-import { isFatal } from './closecodes';
+import { CloseReason, isFatal } from './closecodes';
 import { AccessCheck, backoffDelay, classifyFailure } from './reconnect';
 import { applyMessage, StreamMessage } from './stream';
 
@@ -62,7 +62,10 @@ export class PresenceModel {
     return this._revoked;
   }
 
-  /** The hub answered instead of the server (see `classifyFailure`). */
+  /**
+   * The server stopped: it said so (4403 "server stopping"), or the hub
+   * answered in its place (see `classifyFailure`).
+   */
   get serverGone(): ISignal<this, void> {
     return this._serverGone;
   }
@@ -132,7 +135,12 @@ export class PresenceModel {
         return;
       }
       if (isFatal(event.code)) {
-        this._onRevoked();
+        if (event.reason === CloseReason.STOPPING) {
+          this.stop('ended');
+          this._serverGone.emit();
+        } else {
+          this._onRevoked();
+        }
         return;
       }
       this._setStatus('closed');

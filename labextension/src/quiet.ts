@@ -13,14 +13,14 @@
  *   content provider registry ("rtc" is the id jupyter-collaboration's
  *   docprovider-extension registers, with a public `providers` map).
  * - Sockets to this server that anyone opens later are refused locally
- *   (`socketgate.ts`), and autosave is off (a save could only fail).
+ *   (`socketgate.ts`). Autosave is left alone: turning it off here would
+ *   write the setting to the owner's server for everyone.
  * - `beforeunload` listeners (the `dirty` safeguard of
  *   @jupyterlab/application-extension, the file browser's uploads) are
  *   stopped by a capturing listener: nothing can be saved any more, so
  *   the prompt could only keep the person on a dead page.
  */
 import { JupyterFrontEnd } from '@jupyterlab/application';
-import { IDocumentManager } from '@jupyterlab/docmanager';
 import { Contents, IConnectionStatus } from '@jupyterlab/services';
 
 import { refuseSockets } from './socketgate';
@@ -28,7 +28,6 @@ import { refuseSockets } from './socketgate';
 export interface IQuietOptions {
   app: JupyterFrontEnd;
   connectionStatus: IConnectionStatus | null;
-  docManager: IDocumentManager | null;
 }
 
 interface IDisposableLike {
@@ -82,9 +81,6 @@ export function goQuiet(options: IQuietOptions): void {
   refuseSockets(services.serverSettings.wsUrl);
   if (options.connectionStatus) {
     options.connectionStatus.isConnected = false;
-  }
-  if (options.docManager) {
-    options.docManager.autosave = false;
   }
   disposeAll(documentProviders(app));
   disposeAll([

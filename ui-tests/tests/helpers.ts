@@ -195,3 +195,84 @@ export async function declineNews(page: Page, owner: string): Promise<void> {
   await page.reload();
   await waitForLab(page);
 }
+
+/**
+ * Accept an invite link again (after "Allow again"): the hub may or may not
+ * ask for consent a second time, so the Authorize page is optional here.
+ */
+export async function acceptInviteAgain(
+  page: Page,
+  inviteUrl: string,
+  owner: string
+): Promise<void> {
+  await page.goto(inviteUrl);
+  await page.getByRole('button', { name: 'Accept invitation' }).click();
+  const authorize = page.getByRole('button', { name: 'Authorize' });
+  await expect(authorize.or(page.locator('#jp-main-dock-panel'))).toBeVisible({
+    timeout: 120_000
+  });
+  if (await authorize.isVisible()) {
+    await authorize.click();
+  }
+  await page.waitForURL(new RegExp(`/user/${owner}/lab`), { timeout: 120_000 });
+  await waitForLab(page);
+}
+
+/** The "access ended" notice (revoked, or the owner stopped the server). */
+export function accessEndedNotice(page: Page): Locator {
+  return page.locator('.rtc-AccessEnded');
+}
+
+/** What one page sends and logs while it is watched. */
+export interface ITraffic {
+  /** HTTP requests to the hub or the servers (not the page's own data: URLs). */
+  requests: string[];
+  /** Websockets the page opened. */
+  websockets: string[];
+  /** Console errors and uncaught exceptions. */
+  errors: string[];
+  /** Stop watching; the lists keep what was seen. */
+  stop(): void;
+}
+
+/** Start recording the requests, websockets and console errors of `page`. */
+export function watchTraffic(page: Page): ITraffic {
+  const traffic: ITraffic = {
+    requests: [],
+    websockets: [],
+    errors: [],
+    stop: () => {
+      page.off('request', onRequest);
+      page.off('websocket', onSocket);
+      page.off('console', onConsole);
+      page.off('pageerror', onError);
+    }
+  };
+  const onRequest = (request: { url(): string; method(): string }) => {
+    if (/^https?:/.test(request.url())) {
+      traffic.requests.push(`${request.method()} ${request.url()}`);
+    }
+  };
+  const onSocket = (ws: { url(): string }) => traffic.websockets.push(ws.url());
+  const onConsole = (message: { type(): string; text(): string }) => {
+    if (message.type() === 'error') {
+      traffic.errors.push(message.text());
+    }
+  };
+  const onError = (error: Error) => traffic.errors.push(`uncaught: ${error.message}`);
+  page.on('request', onRequest);
+  page.on('websocket', onSocket);
+  page.on('console', onConsole);
+  page.on('pageerror', onError);
+  return traffic;
+}
+
+/** Record every dialog of `page` (alert, confirm, beforeunload), accepting it. */
+export function recordDialogs(page: Page): string[] {
+  const seen: string[] = [];
+  page.on('dialog', dialog => {
+    seen.push(`${dialog.type()}: ${dialog.message()}`);
+    void dialog.accept();
+  });
+  return seen;
+}

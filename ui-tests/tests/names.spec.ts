@@ -6,9 +6,9 @@
  * very long display names: Playwright sits on the presence websocket and
  * adds people to the server's real messages, and answers the guests list.
  */
-import { expect, test } from '@playwright/test';
+import { expect, test, WebSocketRoute } from '@playwright/test';
 
-import { closeDialog, login, openSharingFromMenu, screenshotPath } from './helpers';
+import { closeDialog, login, openSharingFromMenu, screenshotPath, waitForLab } from './helpers';
 
 interface IFake {
   username: string;
@@ -216,4 +216,71 @@ test('the dialog follows the dark theme', async ({ browser }) => {
     await setTheme('JupyterLab Light', true);
     await alice.context.close();
   }
+});
+
+test('join and leave toasts are grouped, and a quick leave-and-return is not announced', async ({
+  browser
+}) => {
+  const alice = await login(browser, 'alice', { spawn: true });
+  const page = alice.page;
+  const [ann, ben, cy, dee] = [
+    ['ann', 'Ann Archer'],
+    ['ben', 'Ben Brown'],
+    ['cy', 'Cy Cole'],
+    ['dee', 'Dee Dunn']
+  ].map(([username, name]) =>
+    person({ username, display_name: name, initials: name[0], color: '#2E7D32' })
+  );
+  // The server's real stream, with dee already here, and a handle to add
+  // messages of our own.
+  let stream: WebSocketRoute | null = null;
+  await alice.context.routeWebSocket(/\/api\/rtc-presence\/presence\/stream/, ws => {
+    const server = ws.connectToServer();
+    server.onMessage(message => {
+      const data = JSON.parse(String(message)) as { type: string; people?: unknown[] };
+      if (data.type === 'snapshot') {
+        data.people = [...(data.people ?? []), dee];
+      }
+      ws.send(JSON.stringify(data));
+    });
+    ws.onMessage(message => server.send(message));
+    stream = ws;
+  });
+  await page.reload();
+  await waitForLab(page);
+  await expect(page.locator('.rtc-Badge-others .rtc-Avatar[data-username="dee"]')).toBeVisible();
+  // Every toast as it appears (they close by themselves after 4 s).
+  await page.evaluate(() => {
+    const seen: string[] = [];
+    (window as unknown as { rtcToasts: string[] }).rtcToasts = seen;
+    const known = new WeakSet<Element>();
+    new MutationObserver(() => {
+      for (const toast of Array.from(document.querySelectorAll('.Toastify__toast'))) {
+        if (!known.has(toast) && toast.textContent) {
+          known.add(toast);
+          seen.push(toast.textContent.trim());
+        }
+      }
+    }).observe(document.body, { childList: true, subtree: true });
+  });
+  const toasts = () =>
+    page.evaluate(() => (window as unknown as { rtcToasts: string[] }).rtcToasts.slice());
+  const send = (message: unknown) => stream!.send(JSON.stringify(message));
+
+  // Three arrivals at once: one toast.
+  for (const p of [ann, ben, cy]) {
+    send({ type: 'join', person: p });
+  }
+  const joined = expect.stringContaining('3 people joined: Ann Archer, Ben Brown, Cy Cole');
+  await expect.poll(toasts).toEqual([joined]);
+
+  // Dee leaves and comes back within the grouping window (a reload): not
+  // announced; Ann really leaves: told once.
+  send({ type: 'leave', username: 'dee' });
+  send({ type: 'join', person: dee });
+  send({ type: 'leave', username: 'ann' });
+  const left = expect.stringContaining('Ann Archer left');
+  await expect.poll(toasts).toEqual([joined, left]);
+  expect((await toasts()).join('\n')).not.toContain('Dee Dunn');
+  await alice.context.close();
 });

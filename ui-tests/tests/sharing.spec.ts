@@ -8,24 +8,31 @@
 import { expect, test } from '@playwright/test';
 
 import {
+  accessEndedNotice,
   acceptInvite,
+  acceptInviteAgain,
   backgroundColor,
   closeDialog,
   declineNews,
   ISession,
   login,
+  hubUrl,
   notebookCells,
   openDocument,
   openSharingFromMenu,
+  recordDialogs,
   screenshotPath,
   sharingDialog,
   tabUntil,
-  typeInCell
+  typeInCell,
+  watchTraffic
 } from './helpers';
 
 const NOTEBOOK = 'welcome.ipynb';
 /** The code cell of the demo notebook meant for editing together. */
 const CELL = 2;
+/** A revoked or stopped tab may send at most this many requests in 20 s. */
+const QUIET_MAX = 5;
 
 test.describe.configure({ mode: 'serial' });
 
@@ -55,6 +62,8 @@ test.describe('sharing a server with invite links', () => {
 
     const dialog = sharingDialog(page);
     await expect(dialog).toBeVisible();
+    // Focus starts on the first useful control, not on Close.
+    await expect(dialog.getByRole('button', { name: 'Generate link' })).toBeFocused();
     await expect(dialog.locator('.rtc-Warning')).toContainText(
       'can read every file on this server and run code'
     );
@@ -69,7 +78,7 @@ test.describe('sharing a server with invite links', () => {
 
     // Expiry time and a live countdown (about an hour from now).
     const newLink = dialog.locator('.rtc-NewLink');
-    await expect(newLink).toContainText('Expires at');
+    await expect(newLink).toContainText('Expires');
     const countdown = newLink.locator('.rtc-Countdown');
     await expect(countdown).toHaveText(/^in (59 min|1 h)/);
     const first = await countdown.textContent();
@@ -83,6 +92,13 @@ test.describe('sharing a server with invite links', () => {
     inviteId = (await newLink.getAttribute('data-invite-id')) ?? '';
     const row = dialog.locator(`.rtc-Invites tr[data-invite-id="${inviteId}"]`);
     await expect(row.locator('.rtc-Uses')).toHaveText('0');
+    // Named by when it was made, with a date (links last up to a week),
+    // never by the hub's id, which comes back after revocations.
+    const name = row.locator('.rtc-LinkName');
+    await expect(name).toHaveText(/^Link created .*\d{1,2}:\d{2}/);
+    const month = new Date().toLocaleString(undefined, { month: 'short' });
+    await expect(name).toContainText(month);
+    await expect(row).not.toContainText(inviteId);
     await closeDialog(page);
   });
 
@@ -97,6 +113,7 @@ test.describe('sharing a server with invite links', () => {
     const dialog = await openSharingFromMenu(bob.page);
     await expect(dialog.locator('.rtc-Sharing-guest')).toContainText('Alice Martin');
     await expect(dialog).toContainText('The owner controls access');
+    await expect(dialog.getByRole('button', { name: 'Show who is here' })).toBeFocused();
     await expect(dialog.getByRole('button', { name: 'Generate link' })).toHaveCount(0);
     await expect(dialog.getByRole('button', { name: /Revoke/ })).toHaveCount(0);
     await closeDialog(bob.page);
@@ -126,6 +143,9 @@ test.describe('sharing a server with invite links', () => {
     expect(await backgroundColor(bobInAlice)).toBe(await backgroundColor(bobOwn));
     expect(await backgroundColor(aliceInBob)).toBe(await backgroundColor(aliceOwn));
     expect(await backgroundColor(aliceOwn)).not.toBe(await backgroundColor(bobOwn));
+    // A guest always sees whose server this is, next to the badge.
+    await expect(b.locator('.rtc-BadgeWidget .rtc-ServerOf')).toHaveText("Alice Martin's server");
+    await expect(a.locator('.rtc-ServerOf')).toHaveCount(0);
     await expect(a.locator('.rtc-Badge')).toHaveAttribute('title', /Bob Dupont/);
     await expect(b.locator('.rtc-Badge')).toHaveAttribute('title', /Alice Martin/);
 
@@ -180,12 +200,9 @@ test.describe('sharing a server with invite links', () => {
       '#rtc-presence-collaborators .rtc-CollaboratorRow[data-username="bob"]'
     );
     await expect(row.locator('.rtc-Doc')).toHaveText(NOTEBOOK);
-    await expect(row.locator('.rtc-Activity')).toHaveText(
-      new RegExp(`editing (cell ${CELL + 1} of )?${NOTEBOOK.replace('.', '\\.')}`)
-    );
-    await expect(row.locator('.rtc-Activity')).toHaveText(
-      `editing cell ${CELL + 1} of ${NOTEBOOK}`
-    );
+    await expect(row.locator('.rtc-Activity')).toHaveText(`editing cell ${CELL + 1}`);
+    // The document is named once per row.
+    expect((await row.innerText()).split(NOTEBOOK).length - 1).toBe(1);
 
     // Clicking bob's row brings alice to his cursor's cell.
     await notebookCells(alice.page).first().click();
@@ -224,6 +241,12 @@ test.describe('sharing a server with invite links', () => {
     await expect(
       alice.page.locator('#rtc-presence-collaborators .rtc-CollaboratorRow')
     ).toHaveCount(3);
+    // The avatars of the others sit side by side, none covering another.
+    const boxes = await alice.page
+      .locator('.rtc-Badge-others .rtc-Avatar')
+      .evaluateAll(els => els.map(el => el.getBoundingClientRect().toJSON()));
+    expect(boxes).toHaveLength(2);
+    expect(boxes[0].right).toBeLessThanOrEqual(boxes[1].left);
     await alice.page.locator('.rtc-BadgeWidget').screenshot({ path: screenshotPath('badge.png') });
     await alice.page
       .locator('#rtc-presence-collaborators .rtc-Panel')
@@ -243,9 +266,8 @@ test.describe('sharing a server with invite links', () => {
     await page.keyboard.press('Enter');
     const dialog = sharingDialog(page);
     await expect(dialog).toBeVisible();
-    await expect(dialog.getByRole('button', { name: 'Generate link' })).toBeVisible();
-
-    await tabUntil(page, dialog, el => el.ariaLabel === 'Generate link');
+    // The dialog opens on its first useful control.
+    await expect(dialog.getByRole('button', { name: 'Generate link' })).toBeFocused();
     await page.keyboard.press('Enter');
     const newLink = dialog.locator('.rtc-NewLink');
     await expect(newLink).toBeVisible();
@@ -256,21 +278,41 @@ test.describe('sharing a server with invite links', () => {
     await page.keyboard.press('Enter');
     await expect(dialog.getByRole('button', { name: 'Copy link' })).toHaveText('Copied');
 
-    await tabUntil(page, dialog, el => el.ariaLabel === `Revoke link ${id}`);
+    // One confirmation pattern: asking opens an inline confirmation with the
+    // focus on Cancel, so Enter right after asking revokes nothing.
+    const row = dialog.locator(`.rtc-Invites tr[data-invite-id="${id}"]`);
+    const created = ((await row.locator('.rtc-LinkName').textContent()) ?? '').replace(
+      /^Link created /,
+      ''
+    );
+    const revokeLink = `Revoke the link created ${created}`;
+    await tabUntil(page, dialog, el => el.ariaLabel === revokeLink);
     await page.keyboard.press('Enter');
-    await expect(dialog.locator(`.rtc-Invites tr[data-invite-id="${id}"]`)).toHaveCount(0);
+    await expect(row.getByRole('button', { name: `Cancel: ${revokeLink}` })).toBeFocused();
+    await page.keyboard.press('Enter');
+    await expect(row.getByRole('button', { name: revokeLink })).toBeFocused();
+    await expect(row).toHaveCount(1);
+    // Now confirm on purpose: ask, step back to the destructive button, Enter.
+    await page.keyboard.press('Enter');
+    await expect(row.getByRole('button', { name: `Cancel: ${revokeLink}` })).toBeFocused();
+    await page.keyboard.press('Shift+Tab');
+    await expect(row.getByRole('button', { name: `Confirm: ${revokeLink}` })).toBeFocused();
+    await page.keyboard.press('Enter');
+    await expect(row).toHaveCount(0);
+    await expect(dialog.locator('.rtc-Status')).toHaveText(
+      `The link created ${created} was revoked`
+    );
     // Focus stayed in the dialog after the row went away.
     expect(await dialog.evaluate(root => root.contains(document.activeElement))).toBe(true);
 
-    // Inline confirmation by keyboard: ask, then cancel with the keyboard.
     await tabUntil(page, dialog, el => el.ariaLabel === 'Revoke all share links');
     await page.keyboard.press('Enter');
     await expect(
-      dialog.getByRole('button', { name: 'Confirm: Revoke all share links' })
+      dialog.getByRole('button', { name: 'Cancel: Revoke all share links' })
     ).toBeFocused();
-    await tabUntil(page, dialog, el => el.ariaLabel === 'Cancel');
     await page.keyboard.press('Enter');
     await expect(dialog.getByRole('button', { name: 'Revoke all share links' })).toBeFocused();
+    await expect(dialog.locator('.rtc-Invites tbody tr')).not.toHaveCount(0);
 
     await page.keyboard.press('Escape');
     await expect(dialog).toHaveCount(0);
@@ -280,6 +322,9 @@ test.describe('sharing a server with invite links', () => {
     const dialog = await openSharingFromMenu(alice.page);
     const bobRow = dialog.locator('.rtc-Guests .rtc-Person[data-username="bob"]');
     await bobRow.getByRole('button', { name: 'Revoke access for Bob Dupont' }).click();
+    await expect(
+      bobRow.getByRole('button', { name: 'Cancel: Revoke access for Bob Dupont' })
+    ).toBeFocused();
     const confirm = bobRow.getByRole('button', { name: 'Confirm: Revoke access for Bob Dupont' });
     await expect(confirm).toBeVisible();
 
@@ -311,6 +356,8 @@ test.describe('sharing a server with invite links', () => {
     console.log(`revocation notice shown ${noticeAt - clickAt} ms after the click`);
     expect(noticeAt - clickAt).toBeLessThan(1_000);
     await expect(notice).toContainText('Your access to this server was revoked by its owner');
+    await expect(notice).toContainText('Alice Martin revoked your access');
+    await expect(notice.getByRole('link', { name: 'Back to the hub home' })).toBeFocused();
 
     // The dialog moves bob to "People revoked", with "Allow again".
     await expect(dialog.locator('.rtc-Revoked .rtc-Person[data-username="bob"]')).toBeVisible();
@@ -323,9 +370,8 @@ test.describe('sharing a server with invite links', () => {
     ).toHaveCount(0);
 
     // Bob ignores the notice (removes it) and keeps typing: nothing reaches
-    // alice. JupyterLab itself may pop up its own dialog when the kernel
-    // connection is refused (Escape dismisses it), so each attempt types a
-    // new line and checks that it landed in bob's own copy.
+    // alice. Each attempt types a new line and checks that it landed in
+    // bob's own copy.
     await bob.page.evaluate(() => document.getElementById('rtc-presence-revoked')?.remove());
     const lost: string[] = [];
     await expect(async () => {
@@ -344,26 +390,145 @@ test.describe('sharing a server with invite links', () => {
     for (const line of lost) {
       await expect(aliceCell).not.toContainText(line, { timeout: 1 });
     }
+  });
 
-    // The owner can also revoke from the collaborators panel (with a
-    // confirmation dialog): carol is told at once as well.
+  test('a revoked tab goes quiet: a handful of requests in 20 s, no "Leave site?", a way home', async () => {
+    // The owner revokes carol from the collaborators panel, with the same
+    // inline confirmation as the dialog.
     await alice.page.locator('.rtc-Badge').click();
     const carolRow = alice.page.locator(
       '#rtc-presence-collaborators .rtc-CollaboratorRow[data-username="carol"]'
     );
-    await carolRow.getByRole('button', { name: 'Revoke access for Carol Nguyen' }).click();
-    const confirmDialog = alice.page.locator('.jp-Dialog', {
-      hasText: 'Revoke access for Carol Nguyen (carol)?'
-    });
-    await confirmDialog.getByRole('button', { name: 'Revoke access for Carol Nguyen' }).click();
-    await expect(carol.page.locator('#rtc-presence-revoked')).toBeVisible({ timeout: 1_000 });
-    await expect(carolRow).toHaveCount(0);
+    const ask = carolRow.getByRole('button', { name: 'Revoke access for Carol Nguyen' });
+    await ask.click();
+    await expect(
+      carolRow.getByRole('button', { name: 'Cancel: Revoke access for Carol Nguyen' })
+    ).toBeFocused();
+    await alice.page.keyboard.press('Enter');
+    await expect(ask).toBeFocused();
+    await expect(alice.page.locator('.jp-Dialog')).toHaveCount(0);
+    await ask.click();
 
-    // "Allow again" lifts the server's refusal (bob would need a new link).
-    const again = await openSharingFromMenu(alice.page);
-    const row = again.locator('.rtc-Revoked .rtc-Person[data-username="bob"]');
-    await row.getByRole('button', { name: /^Allow .+ again$/ }).click();
-    await expect(row).toHaveCount(0);
+    const traffic = watchTraffic(carol.page);
+    await carolRow.getByRole('button', { name: 'Confirm: Revoke access for Carol Nguyen' }).click();
+    const notice = accessEndedNotice(carol.page);
+    await expect(notice).toBeVisible({ timeout: 1_000 });
+    await expect(carolRow).toHaveCount(0);
+    // An observation window, not a wait for a condition: what does the tab
+    // do on its own during 20 s? (Before: ~20 requests and many console
+    // errors per second, for ever.)
+    await carol.page.waitForTimeout(20_000);
+    traffic.stop();
+    console.log(
+      `revoked tab, 20 s after the notice: ${traffic.requests.length} requests, ` +
+        `${traffic.websockets.length} websockets, ${traffic.errors.length} console errors` +
+        (traffic.requests.length ? `\n  ${traffic.requests.join('\n  ')}` : '') +
+        (traffic.errors.length ? `\n  ${traffic.errors.join('\n  ')}` : '')
+    );
+    expect(traffic.requests.length).toBeLessThanOrEqual(QUIET_MAX);
+    expect(traffic.websockets.length).toBeLessThanOrEqual(1);
+    expect(traffic.errors.length).toBeLessThanOrEqual(QUIET_MAX);
+    await expect(carol.page.locator('.jp-Dialog')).toHaveCount(0);
+
+    // No "Leave site?": a page listener that asks to stay (as JupyterLab's
+    // unsaved-changes safeguard does) is not heard any more.
+    await carol.page.evaluate(() =>
+      window.addEventListener('beforeunload', event => {
+        event.preventDefault();
+        event.returnValue = 'unsaved changes';
+      })
+    );
+    const dialogs = recordDialogs(carol.page);
+    await notice.getByRole('link', { name: 'Back to the hub home' }).click();
+    await carol.page.waitForURL(/\/hub\/home/);
+    expect(dialogs).toEqual([]);
+  });
+
+  test('a revoked guest who comes back is refused; the owner sees it live and allows him again; the old link then works at once', async () => {
+    const dialog = await openSharingFromMenu(alice.page);
+    const revokedRow = dialog.locator('.rtc-Revoked .rtc-Person[data-username="bob"]');
+    await expect(revokedRow).toBeVisible();
+    // The first link is still active: bob tries it (contract items 1 and 4).
+    await bob.page.goto(inviteUrl);
+    await bob.page.getByRole('button', { name: 'Accept invitation' }).click();
+    const authorize = bob.page.getByRole('button', { name: 'Authorize' });
+    const refused = bob.page.getByText('revoked your access');
+    await expect(authorize.or(refused)).toBeVisible({ timeout: 60_000 });
+    if (await authorize.isVisible()) {
+      await authorize.click();
+    }
+    await expect(refused).toBeVisible({ timeout: 60_000 });
+    await expect(bob.page.getByRole('link', { name: 'Back to the hub home' })).toBeVisible();
+
+    // The owner's open dialog shows the attempt, live.
+    await expect(revokedRow.locator('.rtc-Attempts')).toContainText('Tried to come back', {
+      timeout: 10_000
+    });
+    // An active link still works after "Allow again": the hint says so.
+    const hint = dialog.locator('.rtc-AllowHint');
+    await expect(hint).toContainText('active link');
+    await expect(hint).not.toContainText('need a new invite link');
+    await revokedRow.getByRole('button', { name: 'Allow Bob Dupont again' }).click();
+    await expect(revokedRow).toHaveCount(0);
+    await expect(dialog.locator('.rtc-Status')).toHaveText(
+      'Bob Dupont may come back with an invite link'
+    );
     await closeDialog(alice.page);
+
+    // At once, with the same old link.
+    await acceptInviteAgain(bob.page, inviteUrl, 'alice');
+    await expect(
+      alice.page.locator('.rtc-Badge-others .rtc-Avatar[data-username="bob"]')
+    ).toHaveText('BD');
+  });
+
+  test('the owner stops her server: the guest is told his access ended, and is not offered a restart', async () => {
+    await openDocument(bob.page, 'alice', NOTEBOOK);
+    const bobDialogs = recordDialogs(bob.page);
+    const home = await alice.context.newPage();
+    await home.goto(`${hubUrl()}hub/home`);
+    await home.locator('#stop').click();
+
+    const notice = accessEndedNotice(bob.page);
+    await expect(notice).toBeVisible({ timeout: 60_000 });
+    await expect(notice).toContainText('Alice Martin stopped the server; your access ended');
+    await expect(notice.getByRole('link', { name: 'Back to the hub home' })).toBeVisible();
+    await notice.locator('.rtc-RevokedBox').screenshot({ path: screenshotPath('access-ended.png') });
+
+    // The owner keeps JupyterLab's own "restart?" dialog (her server).
+    const restart = alice.page.locator('.jp-Dialog', { hasText: 'Would you like to restart it?' });
+    await expect(restart).toBeVisible({ timeout: 60_000 });
+
+    // Meanwhile the guest's tab stays quiet and never offers the restart.
+    const traffic = watchTraffic(bob.page);
+    await bob.page.waitForTimeout(20_000);
+    traffic.stop();
+    console.log(
+      `stopped server, guest tab over 20 s: ${traffic.requests.length} requests, ` +
+        `${traffic.websockets.length} websockets, ${traffic.errors.length} console errors`
+    );
+    expect(traffic.requests.length).toBeLessThanOrEqual(QUIET_MAX);
+    expect(traffic.errors.length).toBeLessThanOrEqual(QUIET_MAX);
+    await expect(bob.page.locator('.jp-Dialog')).toHaveCount(0);
+    expect(bobDialogs).toEqual([]);
+
+    // Leave the hub as the next tests expect it: alice's server running.
+    await restart.getByRole('button', { name: 'Dismiss' }).click();
+    await home.goto(`${hubUrl()}hub/home`);
+    await home.locator('#start').click();
+    await home.waitForURL(/\/user\/alice\/lab/, { timeout: 180_000 });
+    await home.close();
+  });
+
+  test('someone who only opened a notebook is viewing it, not editing', async () => {
+    // Alice's server was just started again: she opens the notebook and
+    // types nothing (the server decides the activity, contract item 2).
+    await openDocument(alice.page, 'alice', NOTEBOOK);
+    await alice.page.locator('.rtc-Badge').click();
+    const row = alice.page.locator(
+      '#rtc-presence-collaborators .rtc-CollaboratorRow[data-username="alice"]'
+    );
+    await expect(row.locator('.rtc-Doc')).toHaveText(NOTEBOOK);
+    await expect(row.locator('.rtc-Activity')).toHaveText(/^viewing/);
   });
 });

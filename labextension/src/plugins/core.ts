@@ -8,7 +8,6 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { IDocumentManager } from '@jupyterlab/docmanager';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { IConnectionStatus } from '@jupyterlab/services';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
@@ -28,26 +27,19 @@ export const corePlugin: JupyterFrontEndPlugin<IRtcPresence> = {
     'Presence, identity, join/leave notifications and the access-ended notice of rtc-presence.',
   autoStart: true,
   provides: IRtcPresence,
-  optional: [
-    ITranslator,
-    INotebookTracker,
-    IConnectionStatus,
-    IDocumentManager
-  ],
+  optional: [ITranslator, INotebookTracker, IConnectionStatus],
   activate: (
     app: JupyterFrontEnd,
     translator: ITranslator | null,
     tracker: INotebookTracker | null,
-    connectionStatus: IConnectionStatus | null,
-    docManager: IDocumentManager | null
+    connectionStatus: IConnectionStatus | null
   ): IRtcPresence => {
     const trans = (translator ?? nullTranslator).load('rtc_presence');
     const core = new RtcPresenceCore({
       app,
       trans,
       cursors: new CursorWatcher(tracker),
-      connectionStatus,
-      docManager
+      connectionStatus
     });
     new JoinLeaveNotifier({
       presence: core.presence,

@@ -94,7 +94,7 @@ export function ConfirmButton(props: IConfirmButtonProps): JSX.Element {
         ref={cancelRef}
         type="button"
         className="jp-Button jp-mod-styled jp-mod-reject rtc-Small rtc-ConfirmNo"
-        aria-label={trans.__('Cancel')}
+        aria-label={trans.__('Cancel: %1', name)}
         onClick={() => setActive(false)}
       >
         {trans.__('Cancel')}
