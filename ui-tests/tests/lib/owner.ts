@@ -7,10 +7,7 @@
  */
 import { expect, Page } from '@playwright/test';
 
-export interface IApiAnswer {
-  status: number;
-  body: unknown;
-}
+import { hubApi, IApiAnswer } from './hubapi';
 
 /** A request to `user/<owner>/api/rtc-presence/<path>` from the owner's JupyterLab page. */
 export async function sharingApi(
@@ -68,26 +65,6 @@ export async function presence(
   const answer = await sharingApi(page, base, owner, 'GET', 'presence');
   expect(answer.status, JSON.stringify(answer.body)).toBe(200);
   return (answer.body as { people: IPresencePerson[] }).people;
-}
-
-/**
- * A request to the hub's REST API with the owner's hub cookie, from a page
- * of the hub (its `jhdata.xsrf_token` is what the hub's own pages send).
- */
-async function hubApi(hubPage: Page, method: string, path: string): Promise<IApiAnswer> {
-  return hubPage.evaluate(
-    async ({ method, path }) => {
-      const data = (window as unknown as { jhdata: { base_url: string; xsrf_token: string } })
-        .jhdata;
-      const response = await fetch(`${data.base_url}api/${path}`, {
-        method,
-        headers: { 'X-XSRFToken': data.xsrf_token }
-      });
-      const text = await response.text();
-      return { status: response.status, body: text ? JSON.parse(text) : null };
-    },
-    { method, path }
-  );
 }
 
 async function serverState(hubPage: Page, owner: string): Promise<'stopped' | 'pending' | 'ready'> {
