@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -24,8 +25,8 @@ from .recovery import EVENTS_SCHEMA as RECOVERY_SCHEMA
 from .recovery import EVENTS_SCHEMA_ID as RECOVERY_SCHEMA_ID
 from .recovery import Notices, NoticeStreams
 from .refusals import quiet_refused_requests
-from .stopping import stop_gracefully_on_sigint
 from .sharing import HubSharing, HubTarget
+from .stopping import stop_gracefully_on_sigint
 
 EVENTS_SCHEMA = Path(__file__).parent / "events" / "presence.yaml"
 EVENTS_SCHEMA_ID = "https://schema.jupyter.org/rtc_presence/presence/v1"
@@ -77,6 +78,14 @@ class RTCPresence(ExtensionApp):
     )
     ping_timeout = Float(
         2.0, config=True, help="Seconds to wait for a pong before dropping a room connection."
+    )
+    max_room_connections = Int(
+        100,
+        config=True,
+        help="""Collaboration room connections one person may hold at once (a browser
+        tab holds one per open document plus one). More are closed at once with code
+        4413. With max_client_ids and max_awareness_state_bytes this also bounds the
+        awareness memory one person can use. 0 disables.""",
     )
     max_message_size = Int(
         100 * 1024 * 1024,
@@ -245,6 +254,8 @@ class RTCState:
         self.liveness = RoomLiveness(
             config.ping_interval + config.ping_timeout, min(0.5, config.ping_timeout or 0.5)
         )
+        self.room_connections: collections.Counter[str] = collections.Counter()
+        """Open room connections per person (max_room_connections)."""
         self._periodic: list[asyncio.Task[None]] = []
         self.gate.on_evicted(self._on_evicted)
         # A revoked person tried to come back: the owner's dialog refreshes.

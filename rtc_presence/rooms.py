@@ -65,6 +65,7 @@ class RTCRoomHandler(YDocWebSocketHandler):
     _presence_conn: Connection | None
     _user_json: str
     _released: bool
+    _counted: bool
     _messages: TokenBucket
     _bytes: TokenBucket
     _forged_log: ThrottledLog
@@ -75,6 +76,7 @@ class RTCRoomHandler(YDocWebSocketHandler):
         self._rtc = self.settings["rtc_presence_state"]
         self._presence_conn = None
         self._released = False
+        self._counted = False
         self._user_json = "{}"
         cfg = self._rtc.config
         self._messages = TokenBucket(cfg.awareness_rate_limit, 2 * cfg.awareness_rate_limit)
@@ -134,9 +136,17 @@ class RTCRoomHandler(YDocWebSocketHandler):
         if self.ws_connection is None or self.ws_connection.is_closing():
             return
         self.last_pong = time.monotonic()
+        user = self.current_user
+        counts = self._rtc.room_connections
+        limit = self._rtc.config.max_room_connections
+        if limit > 0 and counts[user.username] >= limit:
+            self._counted = False
+            self._reject(CloseCode.OVER_LIMIT, f"more than {limit} room connections")
+            return
+        counts[user.username] += 1
+        self._counted = True
         self._rtc.liveness.add(self)
         self._rtc.start()
-        user = self.current_user
         identity = public_identity(user, getattr(user, "rtc_role", "owner"))
         self._user_json = json.dumps(identity, separators=(",", ":"), ensure_ascii=False)
         path = self._document_path()
@@ -247,6 +257,12 @@ class RTCRoomHandler(YDocWebSocketHandler):
             return
         self._released = True
         self._rtc.liveness.discard(self)
+        if self._counted:
+            self._counted = False
+            counts = self._rtc.room_connections
+            counts[self.current_user.username] -= 1
+            if counts[self.current_user.username] <= 0:
+                del counts[self.current_user.username]
         room = self.room
         if room is not None:
             gone = self._rtc.room_awareness(room).release(self)

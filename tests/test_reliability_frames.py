@@ -49,7 +49,9 @@ INITIAL = ["# cell 0\n", "# cell 1\n"]
 
 @pytest.fixture
 def rtc_config() -> dict[str, Any]:
-    return {"max_message_size": MAX_MESSAGE}
+    # States as large as a frame may be, so that the frame limit (1009) is what is tested
+    # here; the state bound (4413) is tested in test_reliability_bounds.py.
+    return {"max_message_size": MAX_MESSAGE, "max_awareness_state_bytes": MAX_MESSAGE}
 
 
 class Owner:
