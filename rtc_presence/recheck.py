@@ -6,10 +6,12 @@ again", then an invite link) would be refused for up to five minutes. A
 request that the cached answer refuses is therefore asked about again,
 bypassing the cache. A refused client can poll (an old tab of a revoked
 guest does), so the calls are bounded: per token at most one per
-``interval``. A request that arrives while the last call is recent waits
-for the next call instead of being refused with an answer older than
-itself: that older answer is what refused a re-admitted guest's page load
-while her old tab, polling with the same token, had just used the slot.
+``interval``, and page loads (a person opening a link) have their own
+slot, so an old tab's polling never delays them. A request that arrives
+while the last call of its slot is recent waits for the next call instead
+of being refused with an answer older than itself: that older answer is
+what refused a re-admitted guest's page load while her old tab, polling
+with the same token, had just used the one slot there was.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from typing import Any
 
 from jupyter_server.auth.identity import User
 from tornado import web
+
+from .refusals import wants_page
 
 
 @dataclass
@@ -37,7 +41,7 @@ class HubRecheck:
         self.log = log
         self.interval = interval
         self.calls = 0  # hub calls made, for tests and figures
-        self._checks: dict[int, _Check] = {}
+        self._checks: dict[tuple[int, bool], _Check] = {}
 
     async def admit_again(self, handler: web.RequestHandler) -> User | None:
         """The user of this refused request if the hub now gives them access."""
@@ -52,7 +56,7 @@ class HubRecheck:
         token = self.hub_auth.get_token(handler)
         if not token:
             return None
-        model = await self.fresh_model(token)
+        model = await self.fresh_model(token, page=wants_page(handler))
         if not model or not self.hub_auth.check_scopes(self.hub_auth.access_scopes, model):
             return None
         from jupyterhub.singleuser.extension import JupyterHubUser
@@ -68,11 +72,14 @@ class HubRecheck:
         handler._jupyterhub_user = user  # type: ignore[attr-defined]
         return user
 
-    async def fresh_model(self, token: str) -> dict[str, Any] | None:
-        """The hub's answer about ``token`` from a call started after now."""
+    async def fresh_model(self, token: str, *, page: bool = False) -> dict[str, Any] | None:
+        """The hub's answer about ``token`` from a call started after now.
+
+        ``page``: for a page load, which has its own slot.
+        """
         loop = asyncio.get_running_loop()
         now = loop.time()
-        key = hash(token)
+        key = (hash(token), page)
         check = self._checks.get(key)
         if check is None or check.starts < now:
             # None scheduled that starts after this request arrived: schedule one.

@@ -181,6 +181,13 @@ async def test_access_ended_page_attempts_and_allow_again(tmp_path: Path) -> Non
                 # -- "Allow again", then a link: in at once, at the first try ----------
                 r = await owner.post("api/rtc-presence/guests/bob/allow")
                 assert r.status_code == 204
+                # bob takes a moment to open the link; his old tab keeps polling (and
+                # is refused: the hub has no share for him until he accepts a link)
+                allowed_at = time.monotonic()
+                deadline = allowed_at + 10
+                while tab.statuses_since(allowed_at).count(403) < 3:
+                    assert time.monotonic() < deadline, tab.statuses_since(allowed_at)
+                    await asyncio.sleep(0.05)
                 link = invite["url"]
                 if cycle == 1:  # a new link once, the still-active one otherwise
                     link = (await owner.post("api/rtc-presence/invites", json={})).json()["url"]
