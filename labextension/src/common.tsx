@@ -94,7 +94,10 @@ export function formatTime(value: string | null | undefined): string {
 }
 
 /** Local date and time, always with the date ("2 Dec, 14:03"). */
-export function formatDateTime(value: string | null | undefined): string {
+export function formatDateTime(
+  value: string | null | undefined,
+  seconds = false
+): string {
   const date = parseTime(value);
   if (!date) {
     return '—';
@@ -103,7 +106,8 @@ export function formatDateTime(value: string | null | undefined): string {
     day: 'numeric',
     month: 'short',
     hour: '2-digit',
-    minute: '2-digit'
+    minute: '2-digit',
+    ...(seconds ? { second: '2-digit' } : {})
   });
 }
 

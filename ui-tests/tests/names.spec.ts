@@ -263,8 +263,11 @@ test('join and leave toasts are grouped, and a quick leave-and-return is not ann
       }
     }).observe(document.body, { childList: true, subtree: true });
   });
-  const toasts = () =>
-    page.evaluate(() => (window as unknown as { rtcToasts: string[] }).rtcToasts.slice());
+  // Join/leave toasts only (JupyterLab's own news question may show too).
+  const toasts = async () =>
+    (await page.evaluate(() => (window as unknown as { rtcToasts: string[] }).rtcToasts)).filter(
+      text => /\b(joined|left)\b/.test(text)
+    );
   const send = (message: unknown) => stream!.send(JSON.stringify(message));
 
   // Three arrivals at once: one toast.

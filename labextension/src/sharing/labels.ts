@@ -45,7 +45,8 @@ export function defaultLifetime(info: IInfo): number {
 }
 
 /**
- * When each link was made, by id ("2 Dec, 14:03", "2 Dec, 14:03 (2)"),
+ * When each link was made, by id ("2 Dec, 14:03"; with seconds when two
+ * links share a minute, then numbered if they share a second too);
  * `extra` (a link not listed yet) included.
  */
 export function linkTimes(
@@ -59,13 +60,22 @@ export function linkTimes(
   all.sort((a, b) =>
     a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : 0
   );
-  const seen = new Map<string, number>();
-  const labels = new Map<string, string>();
+  const minutes = new Map<string, number>();
   for (const invite of all) {
-    const base = formatDateTime(invite.created_at);
+    const key = formatDateTime(invite.created_at);
+    minutes.set(key, (minutes.get(key) ?? 0) + 1);
+  }
+  const seen = new Map<string, number>();
+  const times = new Map<string, string>();
+  for (const invite of all) {
+    const short = formatDateTime(invite.created_at);
+    const base =
+      (minutes.get(short) ?? 0) > 1
+        ? formatDateTime(invite.created_at, true)
+        : short;
     const n = (seen.get(base) ?? 0) + 1;
     seen.set(base, n);
-    labels.set(invite.id, n === 1 ? base : `${base} (${n})`);
+    times.set(invite.id, n === 1 ? base : `${base} (${n})`);
   }
-  return labels;
+  return times;
 }
