@@ -17,6 +17,8 @@ from datetime import datetime, timezone
 from itertools import count
 from typing import Any, Literal
 
+from .frames import MalformedFrame, read_varbytes, read_varuint
+
 GLOBAL_ROOM = "JupyterLab:globalAwareness"
 
 PresenceListener = Callable[[dict[str, Any]], None]
@@ -39,6 +41,57 @@ BACKGROUND_PATHS = (
     "api/rtc-presence/info",
     "lsp/status",
 )
+
+
+_ITEM_ANY = 8  # Yjs struct content: ContentAny (a JSON-like value)
+_ANY_STRING = 119  # lib0 "any" encoding of a string
+
+
+def is_document_stamp(frame: bytes, room_id: str) -> bool:
+    """Whether a SYNC_UPDATE ``frame`` only writes the room's own id into the document.
+
+    JupyterLab's document provider writes ``state.document_id`` = the room
+    name each time it syncs a document (@jupyter/docprovider,
+    ``WebSocketProvider._onSync``): an update one tab sends on every open,
+    not an edit. Recognised exactly: one struct whose content is the room id
+    (a first write names its parent, ``state``/``document_id``; a rewrite
+    points at the previous value instead). Anything else is an edit.
+    """
+    try:
+        _, pos = read_varuint(frame, 0)  # message type: sync
+        _, pos = read_varuint(frame, pos)  # sync subtype: update
+        update, _ = read_varbytes(frame, pos)
+        clients, pos = read_varuint(update, 0)
+        structs, pos = read_varuint(update, pos)
+        if clients != 1 or structs != 1:
+            return False
+        _, pos = read_varuint(update, pos)  # client
+        _, pos = read_varuint(update, pos)  # clock
+        info = update[pos]
+        pos += 1
+        if info & 0x1F != _ITEM_ANY:
+            return False
+        for flag in (0x80, 0x40):  # origin, right origin: an ID each
+            if info & flag:
+                _, pos = read_varuint(update, pos)
+                _, pos = read_varuint(update, pos)
+        if not info & 0xC0:  # no neighbour: the parent is written out
+            is_root, pos = read_varuint(update, pos)
+            if not is_root:
+                return False
+            parent, pos = read_varbytes(update, pos)
+            if parent != b"state" or not info & 0x20:
+                return False
+            key, pos = read_varbytes(update, pos)
+            if key != b"document_id":
+                return False
+        count, pos = read_varuint(update, pos)
+        if count != 1 or update[pos] != _ANY_STRING:
+            return False
+        value, _ = read_varbytes(update, pos + 1)
+        return value == room_id.encode("utf-8")
+    except (MalformedFrame, IndexError):
+        return False
 
 
 def counts_as_activity(method: str, path: str) -> bool:
@@ -157,9 +210,10 @@ class PresenceRegistry:
         else:
             self._mark(conn.username)
 
-    def record_edit(self, conn: Connection) -> None:
+    def record_edit(self, conn: Connection, frame: bytes | None = None) -> None:
+        """A document update sent by ``conn`` (``frame``: the SYNC_UPDATE message)."""
         person = self._people.get(conn.username)
-        if person is None:
+        if person is None or (frame is not None and is_document_stamp(frame, conn.room_id)):
             return
         now = time.time()
         doc = person.documents.get(conn.room_id)

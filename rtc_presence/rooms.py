@@ -183,7 +183,7 @@ class RTCRoomHandler(YDocWebSocketHandler):
                 return None
             elif kind == SYNC:
                 if validate_sync(message) == SYNC_UPDATE and self._presence_conn is not None:
-                    self._rtc.presence.record_edit(self._presence_conn)
+                    self._rtc.presence.record_edit(self._presence_conn, message)
             elif kind == RAW:
                 validate_raw(message)
                 # Upstream awaits a save inside on_message, and tornado reads

@@ -6,14 +6,17 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import urllib.parse
 from typing import Any
 
+import pycrdt
 import pytest
+from pycrdt import create_update_message
 from websockets.asyncio.client import ClientConnection
 
-from rtc_presence.presence import counts_as_activity
+from rtc_presence.presence import counts_as_activity, is_document_stamp
 from rtc_presence.pytest_plugin import RTCServer
-from rtc_presence.testing.yclient import append_text
+from rtc_presence.testing.yclient import YClient, append_text
 
 WINDOW = 1.5
 
@@ -106,3 +109,61 @@ async def test_activity_follows_what_people_do(rtc_server: RTCServer) -> None:
     for client in (bob_global, alice_global):
         await client.close()
     await stream.close()
+
+
+def _updates(doc: pycrdt.Doc[Any], change: Any) -> list[bytes]:
+    seen: list[bytes] = []
+    sub = doc.observe(lambda event: seen.append(create_update_message(event.update)))
+    change()
+    doc.unobserve(sub)
+    return seen
+
+
+def test_the_document_id_stamp_is_not_an_edit() -> None:
+    # What JupyterLab's document provider writes on every sync
+    # (@jupyter/docprovider, WebSocketProvider._onSync), seen on a real browser.
+    room = "json:notebook:ec45b33e-38f5-4465-97d9-79138dcd9231"
+    doc: pycrdt.Doc[Any] = pycrdt.Doc()
+    state = doc.get("state", type=pycrdt.Map)
+    cells = doc.get("cells", type=pycrdt.Array)
+    (first,) = _updates(doc, lambda: state.__setitem__("document_id", room))
+    assert is_document_stamp(first, room)
+    # a second tab writes it again: the struct points at the old value, no parent
+    (again,) = _updates(doc, lambda: state.__setitem__("document_id", room))
+    assert is_document_stamp(again, room)
+    # anything else is an edit
+    (other_room,) = _updates(doc, lambda: state.__setitem__("document_id", room + "x"))
+    assert not is_document_stamp(other_room, room)
+    (dirty,) = _updates(doc, lambda: state.__setitem__("dirty", True))
+    assert not is_document_stamp(dirty, room)
+    (typing,) = _updates(doc, lambda: cells.append("x"))
+    assert not is_document_stamp(typing, room)
+    for junk in (b"", b"\x00\x02", b"\x00\x02\x05\x01\x01\x01", first[:-3]):
+        assert not is_document_stamp(junk, room)
+
+
+async def test_opening_a_document_is_viewing_not_editing(rtc_server: RTCServer) -> None:
+    path = rtc_server.notebook()
+    alice = await rtc_server.room("alice", path)
+    url = await rtc_server.room_link("bob", path)
+    room_id = urllib.parse.unquote(url.split("/room/")[1].split("?")[0])
+    bob = await YClient.connect(url, headers=rtc_server.auth("bob"))
+    state = bob.doc.get("state", type=pycrdt.Map)
+    with bob.doc.transaction():
+        state["document_id"] = room_id  # what JupyterLab sends when it opens a document
+    await bob.flush()
+    # frames of one socket are handled in order: once alice sees this cursor,
+    # the server has handled the stamp before it
+    await bob.set_awareness({"cursor": 1})
+    await alice.wait_awareness(lambda s: (s.get(bob.client_id) or {}).get("cursor") == 1, 5)
+    r = await rtc_server.request("alice", "GET", "api/rtc-presence/presence")
+    people = {p["username"]: p for p in r.json()["people"]}
+    assert people["bob"]["activity"] == "viewing"
+    assert people["bob"]["documents"][0]["edits_recent"] == 0
+    append_text(bob.doc, 0, "typing")
+    deadline = time.monotonic() + 5
+    while (await _rest_activity(rtc_server))["bob"] != "editing":
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
+    await bob.close()
+    await alice.close()
