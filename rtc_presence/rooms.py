@@ -66,6 +66,7 @@ class RTCRoomHandler(YDocWebSocketHandler):
     _user_json: str
     _released: bool
     _counted: bool
+    _refused_early: bool
     _messages: TokenBucket
     _bytes: TokenBucket
     _forged_log: ThrottledLog
@@ -77,6 +78,7 @@ class RTCRoomHandler(YDocWebSocketHandler):
         self._presence_conn = None
         self._released = False
         self._counted = False
+        self._refused_early = False
         self._user_json = "{}"
         cfg = self._rtc.config
         self._messages = TokenBucket(cfg.awareness_rate_limit, 2 * cfg.awareness_rate_limit)
@@ -132,19 +134,22 @@ class RTCRoomHandler(YDocWebSocketHandler):
     async def open(self, room_id: str) -> None:
         # Nagle's algorithm adds ~20 ms to small fan-out messages.
         self.set_nodelay(True)
-        await super().open(room_id)
-        if self.ws_connection is None or self.ws_connection.is_closing():
-            return
-        self.last_pong = time.monotonic()
         user = self.current_user
         counts = self._rtc.room_connections
         limit = self._rtc.config.max_room_connections
         if limit > 0 and counts[user.username] >= limit:
-            self._counted = False
+            # Refused before upstream's open, which writes a session file and
+            # joins the room: a flood of connections costs the server little.
+            self._refused_early = True
             self._reject(CloseCode.OVER_LIMIT, f"more than {limit} room connections")
             return
         counts[user.username] += 1
         self._counted = True
+        await super().open(room_id)
+        if self.ws_connection is None or self.ws_connection.is_closing():
+            self._release()
+            return
+        self.last_pong = time.monotonic()
         self._rtc.liveness.add(self)
         self._rtc.start()
         identity = public_identity(user, getattr(user, "rtc_role", "owner"))
@@ -249,7 +254,8 @@ class RTCRoomHandler(YDocWebSocketHandler):
         super().close(code, reason)
 
     def on_close(self) -> None:
-        super().on_close()
+        if not self._refused_early:  # upstream never opened this one
+            super().on_close()
         self._release()
 
     def _release(self) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 from rtc_presence.closecodes import CloseCode
-from rtc_presence.testing.yclient import YClient, encode_awareness_update
+from rtc_presence.testing.yclient import YClient, encode_awareness_update, open_session, room_url
 from tests.reliability_util import SubprocessServer, awareness_frame, record, varbytes, varuint
 
 USERS = {
@@ -202,10 +202,17 @@ async def _attacks(
             "closed_after_s": round(time.monotonic() - t0, 3),
             "status_worst_s": round(prober.worst, 3),
         }
-        # 3. 300 room connections: the 101st and later are closed at once.
+        # 3. 300 room connections at once on one room link (the cheapest flood:
+        #    one collaboration session, 300 websockets): the 101st and later are
+        #    closed at once.
+        room_id, session = await open_session(server.http_url, path, headers=server.auth("bob"))
+        link = room_url(server.ws_url, room_id, session)
         prober.reset()
         clients = await asyncio.gather(
-            *(server.room("bob", path, wait_synced=False, timeout=60) for _ in range(300)),
+            *(
+                YClient.connect(link, headers=server.auth("bob"), wait_synced=False, timeout=60)
+                for _ in range(300)
+            ),
             return_exceptions=True,
         )
         opened = [c for c in clients if isinstance(c, YClient)]

@@ -25,16 +25,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 #: Where, under a home, Jupyter, IPython and the programs they start keep files,
-#: and how deep a snapshot looks (None: everything). ``~/.cache`` only two levels
-#: down: enough to see a cache created or a new entry in one (pip, Chromium, ...),
-#: not the churn deep inside the caches of a desktop's browser or editor.
+#: and how deep a snapshot looks (None: everything). ``~/.cache`` only one level
+#: down, and only for entries created or removed: enough to see a cache created
+#: there, not the churn of other programs' caches (Chromium rewrites
+#: ``~/.cache/dconf/user`` whenever any Chromium on the machine starts).
 GUARDED: tuple[tuple[str, int | None], ...] = (
     (".jupyter", None),
     (".ipython", None),
     (".local/share/jupyter", None),
     (".local/state/jupyter", None),
     (".config/jupyter", None),
-    (".cache", 2),
+    (".cache", 1),
 )
 
 #: Search paths a user may add to Jupyter's (they may point into their home);
@@ -154,15 +155,17 @@ class HomeSnapshot:
         """What was created, removed or modified in the guarded directories since."""
         now = HomeSnapshot.take(self.homes, self.guarded)
         found: list[str] = []
+        depths = {home / name: depth for home in self.homes for name, depth in self.guarded}
         for root, before in self.entries.items():
             after = now.entries[root]
+            names_only = depths.get(root) is not None
             for rel in sorted(before.keys() | after.keys()):
                 path = root if rel == "." else root / rel
                 if rel not in before:
                     found.append(f"created {path}")
                 elif rel not in after:
                     found.append(f"removed {path}")
-                elif before[rel] != after[rel]:
+                elif before[rel] != after[rel] and not names_only:
                     found.append(f"modified {path}")
         return found
 
