@@ -24,19 +24,19 @@ Role = Literal["owner", "guest"]
 
 # Readable on both the light and the dark JupyterLab themes (Material 700/800
 # shades: white initials on them meet WCAG AA for large text).
+# Nine hues far enough apart to tell two people apart at a glance (the old
+# palette of twelve had blue/indigo, two teals, two greens and two oranges),
+# each dark enough for white initials.
 PALETTE: tuple[str, ...] = (
-    "#1565C0",
-    "#2E7D32",
-    "#C62828",
-    "#6A1B9A",
-    "#EF6C00",
-    "#00838F",
-    "#AD1457",
-    "#4527A0",
-    "#558B2F",
-    "#D84315",
-    "#00695C",
-    "#283593",
+    "#1565C0",  # blue
+    "#2E7D32",  # green
+    "#C62828",  # red
+    "#6A1B9A",  # purple
+    "#D35400",  # orange
+    "#00838F",  # teal
+    "#AD1457",  # pink
+    "#6D4C41",  # brown
+    "#827717",  # olive
 )
 
 _JOINERS = {"\u200d", "\ufe0f", "\ufe0e"}

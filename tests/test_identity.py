@@ -40,6 +40,17 @@ def test_color_is_stable_and_from_palette() -> None:
     assert len({make_color(f"user{i}") for i in range(200)}) == len(PALETTE)
 
 
+def test_palette_colors_are_far_apart() -> None:
+    # Two guests once got #1565C0 and #283593, nearly the same blue.
+    def rgb(color: str) -> tuple[int, int, int]:
+        return int(color[1:3], 16), int(color[3:5], 16), int(color[5:7], 16)
+
+    for i, a in enumerate(PALETTE):
+        for b in PALETTE[i + 1 :]:
+            distance = sum((x - y) ** 2 for x, y in zip(rgb(a), rgb(b), strict=True)) ** 0.5
+            assert distance > 55, (a, b, distance)
+
+
 def test_authenticator_values_win() -> None:
     user = complete_user(User(username="c", display_name="Carol N", initials="Q", color="#000"))
     assert (user.initials, user.color) == ("Q", "#000")
