@@ -159,7 +159,16 @@ export class PresenceModel {
     this._revoked.emit();
   }
 
+  /** Owner only: a file changed outside while the server was down; the room's version was kept. */
+  get recovered(): ISignal<this, { path: string; copy: string }> {
+    return this._recovered;
+  }
+
   private _handle(message: StreamMessage): void {
+    if (message.type === 'recovered') {
+      this._recovered.emit({ path: message.path, copy: message.copy });
+      return;
+    }
     const first = message.type === 'snapshot' && !this._hadSnapshot;
     const effect = applyMessage(this._people, message, this._hadSnapshot);
     this._people = effect.people;
@@ -201,4 +210,5 @@ export class PresenceModel {
   private _accessChanged = new Signal<this, void>(this);
   private _revoked = new Signal<this, void>(this);
   private _serverGone = new Signal<this, void>(this);
+  private _recovered = new Signal<this, { path: string; copy: string }>(this);
 }

@@ -9,7 +9,8 @@ export type StreamMessage =
   | { type: 'join'; person: IPerson }
   | { type: 'update'; person: IPerson }
   | { type: 'leave'; username: string }
-  | { type: 'access' };
+  | { type: 'access' }
+  | { type: 'recovered'; path: string; copy: string };
 
 export interface IStreamEffect {
   people: Map<string, IPerson>;

@@ -4,6 +4,7 @@
  * `IRtcPresence`. Keeps the id of the settings schema (schema/plugin.json),
  * so saved settings stay where they were.
  */
+import { Notification } from '@jupyterlab/apputils';
 import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
@@ -40,6 +41,27 @@ export const corePlugin: JupyterFrontEndPlugin<IRtcPresence> = {
       trans,
       cursors: new CursorWatcher(tracker),
       connectionStatus
+    });
+    // Crash recovery kept the collaborative version next to a file that
+    // changed outside: say so once, with a way to open it.
+    core.presence.recovered.connect((_, { path, copy }) => {
+      Notification.warning(
+        trans.__(
+          '%1 was changed outside JupyterLab while the server was down. The file was kept; the unsaved collaborative version is in %2.',
+          path,
+          copy
+        ),
+        {
+          autoClose: false,
+          actions: [
+            {
+              label: trans.__('Open the recovered copy'),
+              callback: () =>
+                void app.commands.execute('docmanager:open', { path: copy })
+            }
+          ]
+        }
+      );
     });
     new JoinLeaveNotifier({
       presence: core.presence,
