@@ -20,6 +20,9 @@ class CloseCode(IntEnum):
     """A frame that is not a valid Yjs/awareness message: a client bug, do not retry as is."""
     REVOKED = 4403
     """The person's access ended (revoked, expired, server stopping): never reconnect."""
+    ACCESS_CHANGED = 4409
+    """The person's access level changed (view/edit/run): reconnect, the server
+    applies the new level to the new connection."""
     OVER_LIMIT = 4413
     """Over a per-connection or per-person bound (client ids, state size, connections)."""
     FLOOD = 4429

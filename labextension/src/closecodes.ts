@@ -12,6 +12,8 @@ export enum CloseCode {
   MALFORMED = 4400,
   /** The person's access ended (revoked, expired, server stopping): never reconnect. */
   REVOKED = 4403,
+  /** The person's access level changed: reconnect, the new level applies. */
+  ACCESS_CHANGED = 4409,
   /** Over a per-connection or per-person bound. */
   OVER_LIMIT = 4413,
   /** Too many messages per second: reconnect after a pause. */
@@ -35,4 +37,6 @@ export namespace CloseReason {
   export const REVOKED = 'access revoked';
   /** The server is stopping: everybody's access ends with it. */
   export const STOPPING = 'server stopping';
+  /** The access of this person expired (``access_for`` / ``access_expires_at``). */
+  export const EXPIRED = 'access expired';
 }

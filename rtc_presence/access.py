@@ -1,0 +1,92 @@
+"""Who a person is on this server and what they may do: role and access level.
+
+The role says whose server it is (``owner``) or not (``guest``). The access
+level says what a guest may do: ``view`` (read and follow along), ``edit``
+(change documents) or ``run`` (edit, kernels and terminals: code runs as the
+owner). The owner always has ``run``.
+
+Levels travel as JupyterHub custom scopes on share codes and shares
+(``custom:rtc-presence:<level>``, filtered by the hub to the owner's server),
+so the hub stays the one source of truth; :func:`level_from_scopes` reads them
+back from the guest's token model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Literal, cast, get_args
+
+Role = Literal["owner", "guest"]
+Access = Literal["view", "edit", "run"]
+
+LEVELS: tuple[Access, ...] = cast(tuple[Access, ...], get_args(Access))
+"""From least to most: each level allows everything of the ones before it."""
+
+SCOPE_PREFIX = "custom:rtc-presence:"
+
+DESCRIPTIONS: dict[Access, str] = {
+    "view": "View the shared server's notebooks and files without changing them.",
+    "edit": "Edit the shared server's notebooks and files (no running code).",
+    "run": "Edit and run code on the shared server, as its owner's user account.",
+}
+"""What each level means, in plain words (the hub's accept page shows these)."""
+
+ROLE_ATTR = "rtc_role"
+ACCESS_ATTR = "rtc_access"
+
+
+def is_level(value: object) -> bool:
+    return isinstance(value, str) and value in LEVELS
+
+
+def scope(level: Access) -> str:
+    """The hub custom scope of ``level``, unfiltered: ``custom:rtc-presence:view``."""
+    return SCOPE_PREFIX + level
+
+
+def allows(level: Access, needed: Access) -> bool:
+    """Whether a person at ``level`` may do what needs ``needed``."""
+    return LEVELS.index(level) >= LEVELS.index(needed)
+
+
+def level_from_scopes(
+    scopes: Iterable[str], server: str, default: Access | None
+) -> Access | None:
+    """The highest level among ``scopes`` for ``server`` (``"alice/"`` or ``"alice/name"``).
+
+    A scope counts unfiltered or filtered to this server (``!server=alice/``)
+    or to its owner (``!user=alice``). ``default`` when none is held: the
+    level of a share made outside rtc-presence (the hub's own API), which
+    carries no level.
+    """
+    owner = server.split("/", 1)[0]
+    filters = {"", f"!server={server}", f"!user={owner}"}
+    best: Access | None = None
+    for held in scopes:
+        if not held.startswith(SCOPE_PREFIX):
+            continue
+        name, bang, rest = held[len(SCOPE_PREFIX) :].partition("!")
+        if name not in LEVELS or (bang + rest) not in filters:
+            continue
+        level = cast(Access, name)
+        if best is None or allows(level, best):
+            best = level
+    return best if best is not None else default
+
+
+def user_role(user: Any) -> Role:
+    """The role the gate gave ``user`` for this request; ``guest`` if none (fail closed)."""
+    role = getattr(user, ROLE_ATTR, None)
+    return "owner" if role == "owner" else "guest"
+
+
+def user_access(user: Any) -> Access:
+    """The access level the gate gave ``user``; ``view`` if none (fail closed)."""
+    level = getattr(user, ACCESS_ATTR, None)
+    return cast(Access, level) if is_level(level) else "view"
+
+
+def stamp(user: Any, role: Role, level: Access) -> None:
+    """Record the gate's decision on ``user`` (jupyter_server's User for this request)."""
+    setattr(user, ROLE_ATTR, role)
+    setattr(user, ACCESS_ATTR, level)
