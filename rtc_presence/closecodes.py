@@ -31,3 +31,21 @@ class CloseCode(IntEnum):
 
 FATAL = frozenset({CloseCode.REVOKED})
 """Codes after which a client must not reconnect on its own."""
+
+
+REASON_REVOKED = "access revoked"
+"""With 4403: the owner (or the hub) revoked this person."""
+REASON_STOPPING = "server stopping"
+"""With 4403: the owner's server is stopping; everybody's access ends with it."""
+REASON_EXPIRED = "access expired"
+"""With 4403: the person's time-boxed access ended."""
+REASON_ACCESS_CHANGED = "access changed"
+"""With 4409: the person's access level changed."""
+
+REASONS = {
+    "REVOKED": REASON_REVOKED,
+    "STOPPING": REASON_STOPPING,
+    "EXPIRED": REASON_EXPIRED,
+    "ACCESS_CHANGED": REASON_ACCESS_CHANGED,
+}
+"""Mirrored by ``CloseReason`` in closecodes.ts."""

@@ -26,15 +26,13 @@ from jupyter_server.auth.identity import User
 from tornado import web
 from tornado.websocket import WebSocketHandler
 
-from .closecodes import CloseCode
+from .closecodes import REASON_REVOKED, REASON_STOPPING, CloseCode
 from .identity import Role, public_identity
 from .pages import AccessPage
 from .presence import counts_as_activity
 from .recheck import HubRecheck
 from .refusals import REFUSED, Attempts, RefusalLog, answer, wants_page
 
-REASON_REVOKED = "access revoked"
-REASON_STOPPING = "server stopping"
 
 EvictionListener = Callable[[str, str, int], None]
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from rtc_presence.closecodes import FATAL, CloseCode
-from rtc_presence.eviction import REASON_REVOKED, REASON_STOPPING
+from rtc_presence.closecodes import FATAL, REASONS, CloseCode
 
 TS_FILE = Path(__file__).resolve().parents[1] / "labextension" / "src" / "closecodes.ts"
 
@@ -53,4 +52,4 @@ def test_same_close_reasons() -> None:
     # The Lab tells "revoked by the owner" from "the owner stopped the server"
     # by the reason that comes with 4403.
     reasons = dict(re.findall(r"export const (\w+) = '([^']*)'", _ts_source()))
-    assert reasons == {"REVOKED": REASON_REVOKED, "STOPPING": REASON_STOPPING}
+    assert reasons == REASONS

@@ -30,7 +30,7 @@ export function isFatal(code: number): boolean {
 
 /**
  * Reasons sent with `REVOKED` that change what people are told, mirrored
- * from `rtc_presence/eviction.py` (`REASON_REVOKED`, `REASON_STOPPING`).
+ * from `rtc_presence/closecodes.py` (`REASONS`).
  */
 export namespace CloseReason {
   /** The owner (or the hub) revoked this person. */
@@ -39,4 +39,6 @@ export namespace CloseReason {
   export const STOPPING = 'server stopping';
   /** The access of this person expired (``access_for`` / ``access_expires_at``). */
   export const EXPIRED = 'access expired';
+  /** With ACCESS_CHANGED: the person's access level changed. */
+  export const ACCESS_CHANGED = 'access changed';
 }
