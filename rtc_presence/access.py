@@ -68,7 +68,7 @@ def level_from_scopes(
         name, bang, rest = held[len(SCOPE_PREFIX) :].partition("!")
         if name not in LEVELS or (bang + rest) not in filters:
             continue
-        level: Access = name  # type: ignore[assignment]  # checked: name in LEVELS
+        level: Access = name  # narrowed by "name not in LEVELS" above
         if best is None or allows(level, best):
             best = level
     return best if best is not None else default
