@@ -14,6 +14,7 @@ back from the guest's token model.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextvars import ContextVar
 from typing import Any, Literal, cast, get_args
 
 Role = Literal["owner", "guest"]
@@ -30,6 +31,14 @@ DESCRIPTIONS: dict[Access, str] = {
     "run": "Edit and run code on the shared server, as its owner's user account.",
 }
 """What each level means, in plain words (the hub's accept page shows these)."""
+
+REQUESTER: ContextVar[str | None] = ContextVar("rtc_presence_requester", default=None)
+"""The verified user name of the request being handled (set by the gate at admission).
+
+A context variable because the managers that start kernels and terminals are not
+told who asked: tornado runs each request in its own asyncio task, so code awaited
+by the handler (``MappingKernelManager.start_kernel``, the terminal manager) reads
+the name of the person whose request it serves."""
 
 ROLE_ATTR = "rtc_role"
 ACCESS_ATTR = "rtc_access"
