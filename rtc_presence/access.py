@@ -40,6 +40,48 @@ told who asked: tornado runs each request in its own asyncio task, so code await
 by the handler (``MappingKernelManager.start_kernel``, the terminal manager) reads
 the name of the person whose request it serves."""
 
+DURATIONS: dict[int, str] = {
+    15 * 60: "15 minutes",
+    3600: "1 hour",
+    8 * 3600: "8 hours",
+    24 * 3600: "1 day",
+    7 * 24 * 3600: "1 week",
+}
+"""The ``access_for`` an invite may carry, in seconds. Each is a hub custom scope
+(``custom:rtc-presence:for-3600``) on the share code, so the hub keeps the term with
+the share; the server counts it from the person's first visit after accepting."""
+
+DURATION_PREFIX = SCOPE_PREFIX + "for-"
+
+
+def duration_scope(seconds: int) -> str:
+    return f"{DURATION_PREFIX}{seconds}"
+
+
+def all_scopes() -> dict[str, str]:
+    """Every custom scope rtc-presence defines, with its plain-words description
+    (for ``c.JupyterHub.custom_scopes``)."""
+    scopes = {scope(level): DESCRIPTIONS[level] for level in LEVELS}
+    for seconds, words in DURATIONS.items():
+        scopes[duration_scope(seconds)] = f"Keep that access for {words} after accepting."
+    return scopes
+
+
+def duration_from_scopes(scopes: Iterable[str], server: str) -> int | None:
+    """The longest ``access_for`` among ``scopes`` for ``server``; None: no limit."""
+    owner = server.split("/", 1)[0]
+    filters = {"", f"!server={server}", f"!user={owner}"}
+    best: int | None = None
+    for held in scopes:
+        if not held.startswith(DURATION_PREFIX):
+            continue
+        name, bang, rest = held[len(DURATION_PREFIX) :].partition("!")
+        if not name.isdigit() or int(name) not in DURATIONS or (bang + rest) not in filters:
+            continue
+        best = max(best or 0, int(name))
+    return best
+
+
 ROLE_ATTR = "rtc_role"
 ACCESS_ATTR = "rtc_access"
 
