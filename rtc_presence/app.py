@@ -2,34 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
-import collections
 import os
-from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 from jupyter_events import EventLogger
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.serverapp import ServerApp
-from tornado import web
-from traitlets import Bool, Float, Int, Unicode, default
+from traitlets import Bool, Enum, Float, Int, Unicode, default
 
-from .awareness import AwarenessLimits, RoomAwarenessMap
-from .eviction import Gate, run_every
+from .access import LEVELS
 from .handlers import HANDLERS
-from .identity import adopt_identity_provider, make_color, make_initials, public_identity
-from .liveness import RoomLiveness
-from .presence import PresenceRegistry
+from .identity import adopt_identity_provider
 from .recovery import EVENTS_SCHEMA as RECOVERY_SCHEMA
 from .recovery import EVENTS_SCHEMA_ID as RECOVERY_SCHEMA_ID
-from .recovery import Notices, NoticeStreams
 from .refusals import quiet_refused_requests
-from .sharing import HubSharing, HubTarget
+from .state import EVENTS_SCHEMA, SETTINGS_KEY, RTCState, Settings
 from .stopping import stop_gracefully_on_sigint
-
-EVENTS_SCHEMA = Path(__file__).parent / "events" / "presence.yaml"
-EVENTS_SCHEMA_ID = "https://schema.jupyter.org/rtc_presence/presence/v1"
 
 
 class RTCPresence(ExtensionApp):
@@ -155,6 +143,16 @@ class RTCPresence(ExtensionApp):
         next to it and tell the owner. False: the file always wins (upstream).""",
     )
 
+    unscoped_access = Enum(
+        list(LEVELS),
+        default_value="run",
+        config=True,
+        help="""Access level of a guest whose hub share carries no rtc-presence level
+        (a share made with the hub's API or admin page rather than this server's
+        sharing dialog): "view", "edit" or "run". "run" matches JupyterHub's own
+        sharing, which gives full access.""",
+    )
+
     state: RTCState
 
     @property
@@ -175,11 +173,10 @@ class RTCPresence(ExtensionApp):
     def initialize_settings(self) -> None:
         identity_provider = adopt_identity_provider(self.server.identity_provider)
         hub_auth = getattr(identity_provider, "hub_auth", None)
-        self.state = RTCState(self, hub_auth)
+        self.state = RTCState(Settings.from_traits(self), self.log, self.events(), hub_auth)
         quiet_refused_requests(self.settings, identity_provider.log)
         # Global settings: the identity provider and the room handler read them.
-        self.server.web_app.settings["rtc_presence_state"] = self.state
-        self.server.web_app.settings["rtc_presence_gate"] = self.state.gate
+        self.server.web_app.settings[SETTINGS_KEY] = self.state
         self._rooms_installed = self._install_rooms()
 
     def initialize_handlers(self) -> None:
@@ -227,132 +224,4 @@ class RTCPresence(ExtensionApp):
         await self.state.stop()
 
 
-class RTCState:
-    """Everything the handlers share, created once per server."""
-
-    def __init__(self, config: RTCPresence, hub_auth: Any | None) -> None:
-        self.config = config
-        self.log = config.log
-        self.hub_auth = hub_auth
-        self.gate = Gate(config.owner, config.log, hub_auth)
-        self.presence = PresenceRegistry(config.activity_window)
-        self.notices = Notices(lambda user: self.gate.role_of(user.username) == "owner")
-        self.streams: set[web.RequestHandler] = NoticeStreams(self.notices)
-        self.sharing: HubSharing | None = None
-        if hub_auth is not None and config.owner:
-            target = HubTarget(
-                hub_auth.api_url, config.owner, os.environ.get("JUPYTERHUB_SERVER_NAME", "")
-            )
-            self.sharing = HubSharing(target, config.hub_request_timeout)
-        limits = AwarenessLimits(
-            max_client_ids=config.max_client_ids,
-            max_entries=config.max_awareness_entries,
-            max_state_bytes=config.max_awareness_state_bytes,
-            reserve_seconds=config.client_id_reserve,
-        )
-        self.room_awareness = RoomAwarenessMap(limits).get
-        self.liveness = RoomLiveness(
-            config.ping_interval + config.ping_timeout, min(0.5, config.ping_timeout or 0.5)
-        )
-        self.room_connections: collections.Counter[str] = collections.Counter()
-        """Open room connections per person (max_room_connections)."""
-        self._periodic: list[asyncio.Task[None]] = []
-        self.gate.on_evicted(self._on_evicted)
-        # A revoked person tried to come back: the owner's dialog refreshes.
-        self.gate.attempts.on_attempt(lambda _username: self.notify_access())
-        self.gate.on_request = self.presence.record_request
-
-    def start(self) -> None:
-        """Start the periodic jobs (idempotent: also called on first connection,
-        for servers embedded without jupyter_server's start hooks)."""
-        if self._periodic:
-            return
-        cfg = self.config
-        if self.hub_auth is not None and cfg.revalidate_interval > 0:
-            self._every(cfg.revalidate_interval, self.gate.revalidate)
-        if cfg.ping_interval > 0:
-            liveness = self.liveness
-
-            async def ping() -> None:
-                liveness.ping_all()
-
-            async def sweep() -> None:
-                liveness.sweep()
-
-            self._every(cfg.ping_interval, ping)
-            self._every(liveness.interval, sweep)
-
-    def _every(self, interval: float, job: Callable[[], Awaitable[Any]]) -> None:
-        self._periodic.append(asyncio.ensure_future(run_every(interval, job, self.log)))
-
-    async def stop(self) -> None:
-        # Guests are told the server is stopping (4403), not left to retry.
-        await self.gate.shutdown()
-        for task in self._periodic:
-            task.cancel()
-
-    def caller_token(self, handler: web.RequestHandler) -> str | None:
-        if self.hub_auth is None:
-            return None
-        token: str | None = self.hub_auth.get_token(handler)
-        return token
-
-    def owner_identity(self) -> dict[str, Any]:
-        owner = self.config.owner
-        if owner is None:
-            return {}
-        return self.identity_of(owner)
-
-    def identity_of(self, username: str) -> dict[str, Any]:
-        known = self.presence.identity_of(username) or self.gate.identities.get(username)
-        if known is not None:
-            return dict(known)
-        return {
-            "username": username,
-            "name": username,
-            "display_name": username,
-            "initials": make_initials(None, username),
-            "avatar_url": None,
-            "color": make_color(username),
-            "role": self.gate.role_of(username),
-        }
-
-    def notify_access(self) -> None:
-        for stream in list(self.streams):
-            stream._send({"type": "access"})  # type: ignore[attr-defined]
-
-    def emit_room_event(self, action: str, username: str, room: str, path: str | None) -> None:
-        data: dict[str, Any] = {
-            "action": action,
-            "username": username,
-            "role": self.gate.role_of(username),
-            "room": room,
-        }
-        if path:
-            data["path"] = path
-        self._emit(data)
-
-    def _emit(self, data: dict[str, Any]) -> None:
-        self.emit(EVENTS_SCHEMA_ID, data)
-
-    def emit(self, schema_id: str, data: dict[str, Any]) -> None:
-        # Observability must never break a connection.
-        try:
-            self.config.events().emit(schema_id=schema_id, data=data)
-        except Exception:
-            self.log.exception("rtc-presence: could not emit %s event", data.get("action"))
-
-    def _on_evicted(self, username: str, by: str, closed: int) -> None:
-        self._emit(
-            {
-                "action": "evicted",
-                "username": username,
-                "role": "guest",
-                "by": by,
-                "connections": closed,
-            }
-        )
-        self.notify_access()
-
-
-__all__ = ["RTCPresence", "RTCState", "public_identity"]
+__all__ = ["RTCPresence"]

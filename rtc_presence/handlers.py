@@ -7,7 +7,7 @@ Every answer is JSON; every error is an HTTP status with a JSON ``message``
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from jupyter_server.auth.decorator import ws_authenticated
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
@@ -15,23 +15,17 @@ from jupyter_server.base.websocket import WebSocketMixin
 from tornado import web
 from tornado.websocket import WebSocketHandler
 
-from .identity import public_identity
+from .access import user_access, user_role
 from .presence import iso
+from .profiles import public_identity
 from .sharing import HubSharing, SharingError, invite_model
-
-if TYPE_CHECKING:
-    from .app import RTCState
+from .state import RTCStateMixin
 
 MAX_BODY = 4096
 
 
-class RTCAPIHandler(APIHandler):
+class RTCAPIHandler(RTCStateMixin, APIHandler):
     """Base class: authenticated users of this server; JSON in and out."""
-
-    @property
-    def rtc(self) -> RTCState:
-        state: RTCState = self.settings["rtc_presence_state"]
-        return state
 
     async def prepare(self) -> None:  # type: ignore[override]  # upstream's own override
         if len(self.request.body or b"") > MAX_BODY:
@@ -39,11 +33,11 @@ class RTCAPIHandler(APIHandler):
         await super().prepare()
 
     def role(self) -> str:
-        return str(getattr(self.current_user, "rtc_role", "owner"))
+        return user_role(self.current_user)
 
     def me(self) -> dict[str, Any]:
         user = self.current_user
-        return public_identity(user, getattr(user, "rtc_role", "owner"))
+        return public_identity(user, user_role(user), user_access(user))
 
     def json_body(self) -> dict[str, Any]:
         if not self.request.body:
@@ -82,9 +76,9 @@ class InfoHandler(RTCAPIHandler):
                     else "Sharing needs JupyterHub: this server is not running under a hub.",
                 },
                 "invite_lifetime": {
-                    "default": rtc.config.invite_lifetime,
-                    "min": rtc.config.invite_lifetime_min,
-                    "max": rtc.config.invite_lifetime_max,
+                    "default": rtc.settings.invite_lifetime,
+                    "min": rtc.settings.invite_lifetime_min,
+                    "max": rtc.settings.invite_lifetime_max,
                 },
             }
         )
@@ -98,7 +92,7 @@ class PresenceHandler(RTCAPIHandler):
         self.send({"people": self.rtc.presence.people()})
 
 
-class PresenceStreamHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
+class PresenceStreamHandler(RTCStateMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
     """Websocket: a presence snapshot, then every change; the client sends nothing."""
 
     _unsubscribe: Any = None
@@ -113,7 +107,7 @@ class PresenceStreamHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
         await super().get(*args, **kwargs)
 
     def open(self, *args: Any, **kwargs: Any) -> None:
-        rtc: RTCState = self.settings["rtc_presence_state"]
+        rtc = self.rtc
         self.set_nodelay(True)
         self.write_message(json.dumps({"type": "snapshot", "people": rtc.presence.people()}))
         self._unsubscribe = rtc.presence.subscribe(self._send)
@@ -132,7 +126,7 @@ class PresenceStreamHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
-        self.settings["rtc_presence_state"].streams.discard(self)
+        self.rtc.streams.discard(self)
 
 
 class OwnerHandler(RTCAPIHandler):
@@ -181,7 +175,7 @@ class InvitesHandler(OwnerHandler):
     @web.authenticated
     async def post(self) -> None:
         sharing, token = self.owner_token()
-        cfg = self.rtc.config
+        cfg = self.rtc.settings
         body = self.json_body()
         expires_in = body.get("expires_in", cfg.invite_lifetime)
         if isinstance(expires_in, bool) or not isinstance(expires_in, int | float):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from .identity import make_initials
+from .profiles import make_initials
 
 _TEMPLATES = Path(__file__).parent / "templates"
 _env = Environment(

@@ -26,7 +26,7 @@ import pytest
 from traitlets.config import Config
 from websockets.asyncio.client import ClientConnection, connect
 
-from .app import EVENTS_SCHEMA_ID
+from .state import EVENTS_SCHEMA_ID, SETTINGS_KEY
 from .testing.identity import TokenIdentityProvider
 from .testing.yclient import YClient, open_session, room_url
 
@@ -109,7 +109,7 @@ class RTCServer:
 
     @property
     def state(self) -> Any:
-        return self.app.web_app.settings["rtc_presence_state"]
+        return self.app.web_app.settings[SETTINGS_KEY]
 
     @staticmethod
     def auth(user: str | None) -> dict[str, str]:

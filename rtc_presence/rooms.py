@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Awaitable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server_ydoc.handlers import YDocWebSocketHandler
@@ -20,6 +20,7 @@ from tornado.routing import Rule, RuleRouter
 from tornado.web import Application
 from tornado.websocket import WebSocketClosedError
 
+from .access import user_access, user_role
 from .autosave import run_detached
 from .awareness import removal_frame
 from .closecodes import CloseCode
@@ -42,12 +43,10 @@ from .frames import (
     validate_raw,
     validate_sync,
 )
-from .identity import public_identity
 from .limits import ThrottledLog, TokenBucket
 from .presence import GLOBAL_ROOM, Connection
-
-if TYPE_CHECKING:
-    from .app import RTCState
+from .profiles import public_identity
+from .state import SETTINGS_KEY, RTCState
 
 
 class RTCRoomHandler(YDocWebSocketHandler):
@@ -74,13 +73,13 @@ class RTCRoomHandler(YDocWebSocketHandler):
 
     def initialize(self, **kwargs: Any) -> None:
         super().initialize(**kwargs)
-        self._rtc = self.settings["rtc_presence_state"]
+        self._rtc = self.settings[SETTINGS_KEY]
         self._presence_conn = None
         self._released = False
         self._counted = False
         self._refused_early = False
         self._user_json = "{}"
-        cfg = self._rtc.config
+        cfg = self._rtc.settings
         self._messages = TokenBucket(cfg.awareness_rate_limit, 2 * cfg.awareness_rate_limit)
         self._bytes = TokenBucket(cfg.awareness_bytes_rate, 2 * cfg.awareness_bytes_rate)
         self._forged_log = ThrottledLog(60.0)
@@ -129,14 +128,14 @@ class RTCRoomHandler(YDocWebSocketHandler):
     @property
     def max_message_size(self) -> int:
         # Tornado closes with 1009 ("message too big") past this size.
-        return int(self._rtc.config.max_message_size)
+        return int(self._rtc.settings.max_message_size)
 
     async def open(self, room_id: str) -> None:
         # Nagle's algorithm adds ~20 ms to small fan-out messages.
         self.set_nodelay(True)
         user = self.current_user
         counts = self._rtc.room_connections
-        limit = self._rtc.config.max_room_connections
+        limit = self._rtc.settings.max_room_connections
         if limit > 0 and counts[user.username] >= limit:
             # Refused before upstream's open, which writes a session file and
             # joins the room: a flood of connections costs the server little.
@@ -152,7 +151,7 @@ class RTCRoomHandler(YDocWebSocketHandler):
         self.last_pong = time.monotonic()
         self._rtc.liveness.add(self)
         self._rtc.start()
-        identity = public_identity(user, getattr(user, "rtc_role", "owner"))
+        identity = public_identity(user, user_role(user), user_access(user))
         self._user_json = json.dumps(identity, separators=(",", ":"), ensure_ascii=False)
         path = self._document_path()
         self._presence_conn = self._rtc.presence.connect(identity, self._room_id, path)

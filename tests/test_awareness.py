@@ -90,7 +90,7 @@ async def test_crashed_client_dropped_by_ping(rtc_server: RTCServer) -> None:
     await carol.wait_awareness(lambda s: s.get(bob.client_id) is not None, 5)
     # Simulate a frozen peer: stop reading, so pongs never come back.
     bob.websocket.transport.pause_reading()
-    cfg = rtc_server.state.config
+    cfg = rtc_server.state.settings
     budget = cfg.ping_interval + cfg.ping_timeout + 1.5
     await carol.wait_awareness(lambda s: s.get(bob.client_id) is None, budget)
 
@@ -122,7 +122,7 @@ async def test_edits_still_flow_and_malformed_frames_close_only_sender(
 
 async def test_awareness_flood_is_closed(rtc_server: RTCServer) -> None:
     alice, bob, carol = await _pair(rtc_server)
-    limit = rtc_server.state.config.awareness_rate_limit
+    limit = rtc_server.state.settings.awareness_rate_limit
     for i in range(int(limit * 3)):
         if bob.closed:
             break

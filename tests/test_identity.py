@@ -6,14 +6,8 @@ import pytest
 from jupyter_server.auth.identity import IdentityProvider, User
 from jupyterhub.singleuser.extension import JupyterHubIdentityProvider
 
-from rtc_presence.identity import (
-    PALETTE,
-    RTCIdentityMixin,
-    adopt_identity_provider,
-    complete_user,
-    make_color,
-    make_initials,
-)
+from rtc_presence.identity import RTCIdentityMixin, adopt_identity_provider
+from rtc_presence.profiles import PALETTE, complete_user, make_color, make_initials
 from rtc_presence.pytest_plugin import RTCServer
 
 

@@ -301,7 +301,7 @@ async def test_half_open_drop_then_reconnect_keeps_the_guest_visible(
     try:
         await again.set_awareness({"cursor": 2}, clock=10)
         await alice.wait_awareness(lambda s: (s.get(bob.client_id) or {}).get("cursor") == 2, 2)
-        cfg = rtc_server.state.config
+        cfg = rtc_server.state.settings
         await asyncio.sleep(cfg.ping_interval + cfg.ping_timeout + 1.5)
         assert (alice.awareness.get(bob.client_id) or {}).get("cursor") == 2, alice.awareness
         people = {p["username"]: p for p in rtc_server.state.presence.people()}

@@ -296,7 +296,7 @@ async def test_awareness_floods_close_4429_others_unaffected(rtc_server: RTCServ
             "flooders": len(flooders),
             "updates_sent_before_close": sorted(sent.values()),
             "closed_4429": len(results),
-            "rate_limit_per_s": rtc_server.state.config.awareness_rate_limit,
+            "rate_limit_per_s": rtc_server.state.settings.awareness_rate_limit,
             "seconds": round(seconds, 2),
             "data_lost": 0,
         },

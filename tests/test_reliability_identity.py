@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from rtc_presence.identity import make_initials
+from rtc_presence.profiles import make_initials
 from rtc_presence.pytest_plugin import RTCServer
 from tests.reliability_util import graphemes, is_visible, record
 

@@ -1,10 +1,12 @@
-"""Admission and eviction: who may be on this server right now.
+"""The gate: who may be on this server right now, and at what level.
 
 Every authenticated request passes :meth:`Gate.admit` (called from the
-identity provider), which decides the person's role, refuses people the
-owner revoked, notes when each person last used the server, and remembers
-every open websocket by person. Evicting a person closes all of them at
-once (collaboration rooms, kernels, terminals, events, the presence
+identity provider), which decides the person's role and access level
+(:mod:`rtc_presence.access`), refuses people the owner revoked (or whose
+time-boxed access expired) and the server's own API token, notes when each
+person last used the server, and remembers every websocket by person, also
+one still in its handshake: it is checked again when it opens. Evicting a
+person closes all of them at once (collaboration rooms, kernels, terminals, events, the presence
 stream), drops the cached hub authorization so the next request asks the
 hub again, and, for connections revoked elsewhere, a revalidation loop
 re-checks connected guests against the hub. When the server stops, every
@@ -26,13 +28,20 @@ from jupyter_server.auth.identity import User
 from tornado import web
 from tornado.websocket import WebSocketHandler
 
-from .closecodes import REASON_REVOKED, REASON_STOPPING, CloseCode
-from .identity import Role, public_identity
+from .access import REQUESTER, Access, Role, stamp
+from .closecodes import (
+    REASON_ACCESS_CHANGED,
+    REASON_EXPIRED,
+    REASON_REVOKED,
+    REASON_STOPPING,
+    CloseCode,
+)
+from .grants import Grants
 from .pages import AccessPage
 from .presence import counts_as_activity
+from .profiles import public_identity
 from .recheck import HubRecheck
 from .refusals import REFUSED, Attempts, RefusalLog, answer, wants_page
-
 
 EvictionListener = Callable[[str, str, int], None]
 
@@ -53,11 +62,17 @@ class Gate:
         owner: str | None,
         log: logging.Logger,
         hub_auth: Any | None = None,
+        *,
+        server_name: str = "",
+        unscoped_access: Access = "run",
     ) -> None:
         self.owner = owner
         self.log = log
         self.hub_auth = hub_auth
+        self.grants = Grants(f"{owner or ''}/{server_name}", unscoped_access)
+        #: Revoked (or expired) people, refused whatever the hub says, with when.
         self.revoked: dict[str, float] = {}
+        self.expired: set[str] = set()
         self.identities: dict[str, dict[str, Any]] = {}
         self.attempts = Attempts()
         self.refusals = RefusalLog(log)
@@ -67,7 +82,9 @@ class Gate:
         self.on_request: Callable[[str], None] | None = None
         self.stopping = False
         self._people: dict[str, _Person] = {}
+        self._evicted_at: dict[str, float] = {}
         self._listeners: list[EvictionListener] = []
+        self._level_listeners: list[Callable[[str, Access], None]] = []
 
     @property
     def recheck_interval(self) -> float:
@@ -85,30 +102,77 @@ class Gate:
             return "owner"
         return "guest"
 
+    def access_of(self, username: str) -> Access:
+        return "run" if self.role_of(username) == "owner" else self.grants.level_of(username)
+
     def admit(self, handler: web.RequestHandler, user: User) -> None:
-        """Decide on ``user`` for this request; raise 403 for revoked people."""
-        role = self.role_of(user.username)
-        user.rtc_role = role  # type: ignore[attr-defined]
+        """Decide on ``user`` for this request; raise 403 for refused people."""
+        username = user.username
+        if self._is_server_token(handler):
+            # $JUPYTERHUB_API_TOKEN is readable by every kernel and terminal
+            # (and from /proc by anyone running code as the owner's account):
+            # it must never be a person here, least of all the owner.
+            self.refusals.refused(username, "the server's own API token", handler)
+            raise web.HTTPError(403, "The server's own API token cannot be used on this server.")
+        role = self.role_of(username)
+        hub_user = getattr(user, "hub_user", None)
+        scopes = hub_user.get("scopes") if isinstance(hub_user, dict) else None
+        level: Access = "run" if role == "owner" else self.grants.admit(username, scopes)
+        stamp(user, role, level)
+        REQUESTER.set(username)
         is_socket = isinstance(handler, WebSocketHandler)
-        if is_socket or user.username not in self.identities:
+        if is_socket or username not in self.identities:
             # Remembered so offline people still show their names in the UI.
-            self.identities[user.username] = public_identity(user, role)
-        if role == "guest" and user.username in self.revoked:
-            page = self.refuse(handler, user.username, revoked=True)
+            self.identities[username] = public_identity(user, role, level)
+        if role == "guest" and username in self.revoked:
+            page = self.refuse(handler, username, revoked=True)
             raise web.HTTPError(403, page.message)
         if isinstance(handler, WebSocketHandler):
             if role == "guest" and self.stopping:
                 raise web.HTTPError(403, "This server is stopping.")
-            person = self._people.setdefault(user.username, _Person())
+            person = self._people.setdefault(username, _Person())
             person.sockets.add(handler)
-            if self.hub_auth is not None and role == "guest":
-                person.token = self.hub_auth.get_token(handler) or person.token
+            if role == "guest":
+                self._check_at_open(handler, username)
+                if self.hub_auth is not None:
+                    person.token = self.hub_auth.get_token(handler) or person.token
         elif self.on_request is not None:
             request = handler.request
             base = handler.settings.get("base_url", "/")
             path = request.path[len(base) :] if request.path.startswith(base) else request.path
             if counts_as_activity(request.method or "GET", path):
-                self.on_request(user.username)
+                self.on_request(username)
+
+    def _is_server_token(self, handler: web.RequestHandler) -> bool:
+        if self.hub_auth is None:
+            return False
+        own = getattr(self.hub_auth, "api_token", None)
+        return bool(own) and self.hub_auth.get_token(handler) == own
+
+    def _check_at_open(self, handler: WebSocketHandler, username: str) -> None:
+        """Check ``username`` again when ``handler``'s websocket opens.
+
+        A websocket is authenticated before its handshake ends, and a kernel
+        websocket waits for its kernel first (seconds): a revocation in
+        between would find no open socket to close. tornado calls
+        ``handler.open`` when the handshake completes, for every websocket
+        class (rooms, kernels, terminals, events, ours), so the instance's
+        ``open`` is wrapped: a person refused meanwhile is closed at once.
+        ``tests/test_gate.py`` pins it.
+        """
+        original = handler.open
+        gate = self
+        admitted = time.monotonic()
+
+        def open_checked(*args: Any, **kwargs: Any) -> Any:
+            evicted = gate._evicted_at.get(username, -1.0) >= admitted
+            if evicted or username in gate.revoked or gate.stopping:
+                reason = REASON_EXPIRED if username in gate.expired else REASON_REVOKED
+                handler.close(CloseCode.REVOKED, REASON_STOPPING if gate.stopping else reason)
+                return None
+            return original(*args, **kwargs)
+
+        handler.open = open_checked
 
     def refuse(self, handler: web.RequestHandler, username: str, *, revoked: bool) -> AccessPage:
         """Answer, count and log one refused request of ``username``.
@@ -186,20 +250,28 @@ class Gate:
         person = self._people.get(username)
         return person is not None and any(_is_open(s) for s in person.sockets)
 
-    def evict(self, username: str, *, by: str, remember: bool = True) -> int:
+    def evict(self, username: str, *, by: str, remember: bool = True, expired: bool = False) -> int:
         """Close every connection of ``username`` now; return how many closed.
 
         ``remember`` keeps refusing the person (until :meth:`allow`), which is
         what the owner's revoke means: an old invite link must not bring them
-        back. The owner is never evicted.
+        back. ``expired``: their time-boxed access ended (said so in the close
+        reason and the access-ended page). The owner is never evicted.
         """
         if self.role_of(username) == "owner":
             raise ValueError("the owner of a server cannot be evicted from it")
         if remember:
             self.revoked[username] = time.time()
             self.attempts.reset(username)
+            self.grants.forget(username)
+        if expired:
+            self.expired.add(username)
+        else:
+            self.expired.discard(username)
+        self._evicted_at[username] = time.monotonic()
         self.forget_authorizations()
-        closed = self._close(self._people.pop(username, None), REASON_REVOKED)
+        reason = REASON_EXPIRED if expired else REASON_REVOKED
+        closed = self._close(self._people.pop(username, None), CloseCode.REVOKED, reason)
         self.log.warning(
             "rtc-presence: evicted %s (%d connection(s) closed) by %s", username, closed, by
         )
@@ -207,11 +279,42 @@ class Gate:
             listener(username, by, closed)
         return closed
 
+    def set_access(self, username: str, level: Access) -> int:
+        """The owner changed ``username``'s level: reconnect their sockets at it.
+
+        Every open websocket of theirs closes with 4409 ("access changed"); the
+        clients reconnect and are admitted at the new level (kernel and
+        terminal websockets are then refused below ``run``). Returns how many
+        closed.
+        """
+        if self.role_of(username) == "owner":
+            raise ValueError("the owner of a server always has every access")
+        if not self.grants.set_level(username, level):
+            return 0
+        self.forget_authorizations()
+        person = self._people.get(username)
+        closed = self._close(person, CloseCode.ACCESS_CHANGED, REASON_ACCESS_CHANGED)
+        self.log.info("rtc-presence: %s's access is now %s (%d reconnect)", username, level, closed)
+        for listener in self._level_listeners:
+            listener(username, level)
+        return closed
+
+    def on_access_changed(self, listener: Callable[[str, Access], None]) -> None:
+        self._level_listeners.append(listener)
+
+    def expire_due(self) -> list[str]:
+        """Evict the guests whose time-boxed access ended (periodic)."""
+        due = [name for name in self.grants.due() if name not in self.revoked]
+        for name in due:
+            self.evict(name, by="expiry", expired=True)
+        return due
+
     def allow(self, username: str) -> bool:
         """Lift the refusal of a revoked person ("Allow again")."""
         # The hub's "no access" answer for them may be cached: ask again.
         self.forget_authorizations()
         self.attempts.forget(username)
+        self.expired.discard(username)
         return self.revoked.pop(username, None) is not None
 
     def forget_authorizations(self) -> None:
@@ -254,12 +357,12 @@ class Gate:
         return len(sockets)
 
     @staticmethod
-    def _close(person: _Person | None, reason: str) -> int:
+    def _close(person: _Person | None, code: int, reason: str) -> int:
         closed = 0
         if person is not None:
             for sock in list(person.sockets):
                 if _is_open(sock):
-                    sock.close(CloseCode.REVOKED, reason)
+                    sock.close(code, reason)
                     closed += 1
         return closed
 
