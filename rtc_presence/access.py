@@ -100,9 +100,7 @@ def allows(level: Access, needed: Access) -> bool:
     return LEVELS.index(level) >= LEVELS.index(needed)
 
 
-def level_from_scopes(
-    scopes: Iterable[str], server: str, default: Access | None
-) -> Access | None:
+def level_from_scopes(scopes: Iterable[str], server: str, default: Access | None) -> Access | None:
     """The highest level among ``scopes`` for ``server`` (``"alice/"`` or ``"alice/name"``).
 
     A scope counts unfiltered or filtered to this server (``!server=alice/``)
