@@ -8,6 +8,17 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { API_ROOT, requestAPI, statusOf } from './request';
 
+/** What a person may do on this server (`/work/briefs/levels.md`). */
+export type Access = 'view' | 'edit' | 'run';
+
+/** The levels, least first. */
+export const LEVELS: readonly Access[] = ['view', 'edit', 'run'];
+
+/** Whether `value` is one of the levels. */
+export function isAccess(value: unknown): value is Access {
+  return typeof value === 'string' && (LEVELS as string[]).includes(value);
+}
+
 /** The public identity of a person, as the server reports it. */
 export interface IIdentity {
   username: string;
@@ -16,7 +27,15 @@ export interface IIdentity {
   color: string;
   avatar_url?: string | null;
   role?: 'owner' | 'guest' | string;
+  /** Their access level (the owner: `run`). */
+  access?: Access;
   name?: string;
+}
+
+/** One level offered by the server, with what it allows in plain words. */
+export interface ILevelInfo {
+  access: Access;
+  description: string;
 }
 
 export interface IInfo {
@@ -27,6 +46,8 @@ export interface IInfo {
   sharing: { available: boolean; reason: string | null };
   invite_lifetime: { default: number; min: number; max: number };
   hub: boolean;
+  /** The levels the owner can give, for the sharing dialog. */
+  levels?: ILevelInfo[];
 }
 
 export interface IDocumentActivity {
@@ -55,11 +76,30 @@ export interface IInvite {
   expires_at: string;
   uses: number;
   last_used: string | null;
+  /** The level the link gives (missing from servers without levels). */
+  access?: Access;
+  /** Seconds of access from each acceptance; null: until revoked. */
+  access_for?: number | null;
+}
+
+/** What a new link gives. */
+export interface IInviteOptions {
+  access: Access;
+  /** Seconds of access from each acceptance; null: until revoked. */
+  access_for: number | null;
+}
+
+/** A change of a guest's access (`PATCH guests/{name}`). */
+export interface IGuestAccessChange {
+  access?: Access;
+  access_expires_at?: string | null;
 }
 
 export interface IGuest extends IIdentity {
   accepted_at: string | null;
   online: boolean;
+  /** When their access ends by itself (ISO 8601 UTC), or null. */
+  access_expires_at?: string | null;
 }
 
 export interface IRevokedGuest extends IIdentity {
@@ -115,10 +155,10 @@ export class RtcPresenceClient {
     return this._request('invites');
   }
 
-  createInvite(expiresIn: number): Promise<IInvite> {
+  createInvite(expiresIn: number, options?: IInviteOptions): Promise<IInvite> {
     return this._request<IInvite>('invites', {
       method: 'POST',
-      body: JSON.stringify({ expires_in: expiresIn })
+      body: JSON.stringify({ expires_in: expiresIn, ...options })
     });
   }
 
@@ -149,6 +189,14 @@ export class RtcPresenceClient {
     closed_connections: number;
   }> {
     return this._request('guests', { method: 'DELETE' });
+  }
+
+  /** Change a guest's level or end of access (owner only). */
+  changeGuest(username: string, change: IGuestAccessChange): Promise<IGuest> {
+    return this._request<IGuest>(`guests/${encodeURIComponent(username)}`, {
+      method: 'PATCH',
+      body: JSON.stringify(change)
+    });
   }
 
   allowGuest(username: string): Promise<void> {

@@ -7,7 +7,7 @@ import { PageConfig } from '@jupyterlab/coreutils';
 import { TranslationBundle } from '@jupyterlab/translation';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { IIdentity, IInfo, RtcPresenceClient } from './api';
+import { Access, IIdentity, IInfo, isAccess, RtcPresenceClient } from './api';
 import { CursorWatcher } from './cursors';
 import { EndReason, showAccessEnded } from './ended';
 import { PresenceModel } from './presence';
@@ -48,13 +48,20 @@ export class RtcPresenceCore implements IRtcPresence {
         this.endAccess('stopped');
       }
     });
-    this.client
-      .info()
-      .then(value => {
-        this._info = value;
-        this._meChanged.emit();
-      })
-      .catch(error => console.warn(`rtc-presence: ${errorMessage(error)}`));
+    // 4409 on the stream: our level changed; the row the stream sends about
+    // us says so too (whichever comes first).
+    this.presence.levelChanged.connect(() => void this.refreshInfo());
+    this.presence.changed.connect(() => {
+      const mine = this.presence.people.get(this.me()?.username ?? '');
+      if (
+        this._info &&
+        isAccess(mine?.access) &&
+        mine.access !== this.access()
+      ) {
+        void this.refreshInfo();
+      }
+    });
+    void this.refreshInfo();
     this.presence.start();
   }
 
@@ -86,6 +93,41 @@ export class RtcPresenceCore implements IRtcPresence {
     const identity = this._app.serviceManager.user.identity as
       (IIdentity & Record<string, unknown>) | null;
     return identity ?? null;
+  }
+
+  access(): Access | null {
+    const level = this.me()?.access;
+    if (isAccess(level)) {
+      return level;
+    }
+    return this.role() === 'owner' ? 'run' : null;
+  }
+
+  async refreshInfo(): Promise<void> {
+    if (this._fetching) {
+      // One more answer after the one in flight (it may predate a change).
+      this._again = true;
+      return this._fetching;
+    }
+    this._fetching = (async () => {
+      do {
+        this._again = false;
+        try {
+          const value = await this.client.info();
+          if (!this._ended) {
+            this._info = value;
+            this._meChanged.emit();
+          }
+        } catch (error) {
+          console.warn(`rtc-presence: ${errorMessage(error)}`);
+        }
+      } while (this._again);
+    })();
+    try {
+      await this._fetching;
+    } finally {
+      this._fetching = null;
+    }
   }
 
   role(): Role | null {
@@ -128,6 +170,8 @@ export class RtcPresenceCore implements IRtcPresence {
   private _options: IRtcCoreOptions;
   private _app: JupyterFrontEnd;
   private _info: IInfo | null = null;
+  private _fetching: Promise<void> | null = null;
+  private _again = false;
   private _ended: EndReason | null = null;
   private _meChanged = new Signal<this, void>(this);
   private _endedChanged = new Signal<this, EndReason>(this);

@@ -8,7 +8,9 @@
  * - `rtc-presence:collaborators`: the collaborators side panel;
  * - `rtc-presence:badge`: the top-bar badge;
  * - `rtc-presence:cursor-names`: remote cursor names kept visible;
- * - `rtc-presence:connection-lost`: "the owner stopped the server" for guests.
+ * - `rtc-presence:connection-lost`: "the owner stopped the server" for guests;
+ * - `rtc-presence:levels`: a guest's access level (banner, read-only
+ *   documents for view, run commands that explain themselves).
  */
 import { plugins } from './plugins';
 

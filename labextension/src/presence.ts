@@ -10,7 +10,7 @@
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { IPerson, RtcPresenceClient } from './api';
-import { CloseReason, isFatal } from './closecodes';
+import { CloseCode, CloseReason, isFatal } from './closecodes';
 import { AccessCheck, backoffDelay, classifyFailure } from './reconnect';
 import { applyMessage, StreamMessage } from './stream';
 
@@ -60,6 +60,14 @@ export class PresenceModel {
   /** This browser's user was revoked (close 4403, or the API answers 403). */
   get revoked(): ISignal<this, void> {
     return this._revoked;
+  }
+
+  /**
+   * The server changed this browser's access level (close 4409): the stream
+   * reconnects by itself; listeners re-read who we are.
+   */
+  get levelChanged(): ISignal<this, void> {
+    return this._levelChanged;
   }
 
   /**
@@ -144,6 +152,9 @@ export class PresenceModel {
         return;
       }
       this._setStatus('closed');
+      if (event.code === CloseCode.ACCESS_CHANGED) {
+        this._levelChanged.emit();
+      }
       void this.probe();
       const delay = backoffDelay(this._attempts);
       this._attempts += 1;
@@ -210,5 +221,6 @@ export class PresenceModel {
   private _accessChanged = new Signal<this, void>(this);
   private _revoked = new Signal<this, void>(this);
   private _serverGone = new Signal<this, void>(this);
+  private _levelChanged = new Signal<this, void>(this);
   private _recovered = new Signal<this, { path: string; copy: string }>(this);
 }

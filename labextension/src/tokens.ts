@@ -10,7 +10,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import { Token } from '@lumino/coreutils';
 import { ISignal } from '@lumino/signaling';
 
-import { IIdentity, IInfo, RtcPresenceClient } from './api';
+import { Access, IIdentity, IInfo, RtcPresenceClient } from './api';
 import { CursorWatcher } from './cursors';
 import { EndReason } from './ended';
 import { PresenceModel } from './presence';
@@ -28,6 +28,7 @@ export namespace PluginIDs {
   export const badge = 'rtc-presence:badge';
   export const cursorNames = 'rtc-presence:cursor-names';
   export const connectionLost = 'rtc-presence:connection-lost';
+  export const levels = 'rtc-presence:levels';
 }
 
 export type Role = 'owner' | 'guest';
@@ -46,9 +47,16 @@ export interface IRtcPresence {
   me(): IIdentity | null;
   /** My role on this server, or null while unknown. */
   role(): Role | null;
+  /**
+   * My access level on this server (the owner: `run`), or null while
+   * unknown (a guest before the server answered).
+   */
+  access(): Access | null;
+  /** Re-read `GET info` (after the server changed our level); emits `meChanged`. */
+  refreshInfo(): Promise<void>;
   /** The owner's display name ("Alice Martin"). */
   ownerName(): string;
-  /** Emitted when `info`, `me()` or `role()` change. */
+  /** Emitted when `info`, `me()`, `role()` or `access()` change. */
   readonly meChanged: ISignal<IRtcPresence, void>;
   /** Why this tab's access ended, or null while it lasts. */
   readonly ended: EndReason | null;

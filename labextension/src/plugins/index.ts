@@ -3,6 +3,7 @@ import { collaboratorsPlugin } from './collaborators';
 import { connectionLostPlugin } from './connectionlost';
 import { corePlugin } from './core';
 import { cursorNamesPlugin } from './cursornames';
+import { levelsPlugin } from './levels';
 import { sharingPlugin } from './sharing';
 
 /** Every plugin of rtc-presence; each can be disabled by its id. */
@@ -12,5 +13,6 @@ export const plugins = [
   collaboratorsPlugin,
   badgePlugin,
   cursorNamesPlugin,
-  connectionLostPlugin
+  connectionLostPlugin,
+  levelsPlugin
 ];
