@@ -24,11 +24,14 @@ from tornado import web
 from .access import Access
 from .awareness import AwarenessLimits, RoomAwarenessMap
 from .gate import Gate, run_every
+from .guestcode import connect as connect_guest_code
 from .liveness import RoomLiveness
 from .presence import PresenceRegistry
+from .processes import ProcessLedger
 from .profiles import make_color, make_initials
 from .recovery import Notices, NoticeStreams
 from .sharing import HubSharing, HubTarget
+from .startupfiles import StartupWatch
 
 SETTINGS_KEY = "rtc_presence_state"
 """Where the :class:`RTCState` lives in the tornado application settings."""
@@ -65,6 +68,8 @@ class Settings:
     max_save_wait: float | None = 5.0
     crash_recovery: bool = True
     unscoped_access: Access = "run"
+    kernel_hub_token: bool = False
+    startup_check_interval: float = 10.0
 
     @classmethod
     def from_traits(cls, source: Any) -> Settings:
@@ -124,6 +129,11 @@ class RTCState:
         # A revoked person tried to come back: the owner's dialog refreshes.
         self.gate.attempts.on_attempt(lambda _username: self.notify_access())
         self.gate.on_request = self.presence.record_request
+        self.processes = ProcessLedger(
+            self.gate.role_of, log, keep_hub_token=settings.kernel_hub_token
+        )
+        self.startup = StartupWatch(log)
+        connect_guest_code(self.gate, self.processes, self.startup)
 
     def start(self) -> None:
         """Start the periodic jobs (idempotent: also called on first connection,
@@ -149,6 +159,8 @@ class RTCState:
             self.gate.expire_due()
 
         self.every(EXPIRY_CHECK_SECONDS, expire)
+        if cfg.startup_check_interval > 0:
+            self.every(cfg.startup_check_interval, self.startup.check)
 
     def every(self, interval: float, job: Callable[[], Awaitable[Any]]) -> None:
         """Run ``job`` every ``interval`` seconds until the server stops."""
