@@ -5,6 +5,7 @@
  * so saved settings stay where they were.
  */
 import { Notification } from '@jupyterlab/apputils';
+import { PathExt } from '@jupyterlab/coreutils';
 import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
@@ -43,13 +44,15 @@ export const corePlugin: JupyterFrontEndPlugin<IRtcPresence> = {
       connectionStatus
     });
     // Crash recovery kept the collaborative version next to a file that
-    // changed outside: say so once, with a way to open it.
+    // changed outside: say so once, with a way to open it. JupyterLab's toast
+    // cuts a message at 140 characters, so the names come first, as base
+    // names (the copy sits next to the file).
     core.presence.recovered.connect((_, { path, copy }) => {
       Notification.warning(
         trans.__(
-          '%1 was changed outside JupyterLab while the server was down. The file was kept; the unsaved collaborative version is in %2.',
-          path,
-          copy
+          'Your edits to %1 are in %2: the file changed while the server was down.',
+          PathExt.basename(path),
+          PathExt.basename(copy)
         ),
         {
           autoClose: false,
