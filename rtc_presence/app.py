@@ -11,11 +11,12 @@ from jupyter_server.serverapp import ServerApp
 from traitlets import Bool, Enum, Float, Int, Unicode, default
 
 from .access import LEVELS
-from .handlers import HANDLERS
+from .authorizer import adopt_authorizer
 from .identity import adopt_identity_provider
 from .recovery import EVENTS_SCHEMA as RECOVERY_SCHEMA
 from .recovery import EVENTS_SCHEMA_ID as RECOVERY_SCHEMA_ID
 from .refusals import quiet_refused_requests
+from .routes import HANDLERS
 from .state import EVENTS_SCHEMA, SETTINGS_KEY, RTCState, Settings
 from .stopping import stop_gracefully_on_sigint
 
@@ -172,6 +173,7 @@ class RTCPresence(ExtensionApp):
 
     def initialize_settings(self) -> None:
         identity_provider = adopt_identity_provider(self.server.identity_provider)
+        adopt_authorizer(self.server.authorizer)
         hub_auth = getattr(identity_provider, "hub_auth", None)
         self.state = RTCState(Settings.from_traits(self), self.log, self.events(), hub_auth)
         quiet_refused_requests(self.settings, identity_provider.log)

@@ -29,6 +29,7 @@ from tornado import web
 from tornado.websocket import WebSocketHandler
 
 from .access import REQUESTER, Access, Role, stamp
+from .authorizer import refusal_message, request_allowed
 from .closecodes import (
     REASON_ACCESS_CHANGED,
     REASON_EXPIRED,
@@ -41,7 +42,7 @@ from .pages import AccessPage
 from .presence import counts_as_activity
 from .profiles import public_identity
 from .recheck import HubRecheck
-from .refusals import REFUSED, Attempts, RefusalLog, answer, wants_page
+from .refusals import REFUSED, Attempts, RefusalLog, answer, answer_json, wants_page
 
 EvictionListener = Callable[[str, str, int], None]
 
@@ -136,11 +137,17 @@ class Gate:
                 self._check_at_open(handler, username)
                 if self.hub_auth is not None:
                     person.token = self.hub_auth.get_token(handler) or person.token
-        elif self.on_request is not None:
+        else:
             request = handler.request
+            method = request.method or "GET"
             base = handler.settings.get("base_url", "/")
             path = request.path[len(base) :] if request.path.startswith(base) else request.path
-            if counts_as_activity(request.method or "GET", path):
+            if role == "guest" and not request_allowed(level, method, path):
+                message = refusal_message(level)
+                answer_json(handler, message)
+                self.refusals.refused(username, f"needs more than {level} access", handler)
+                raise web.HTTPError(403, message)
+            if self.on_request is not None and counts_as_activity(method, path):
                 self.on_request(username)
 
     def _is_server_token(self, handler: web.RequestHandler) -> bool:

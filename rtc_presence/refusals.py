@@ -49,6 +49,26 @@ def wants_page(handler: web.RequestHandler) -> bool:
     return "text/html" in request.headers.get("Accept", "")
 
 
+def answer_json(handler: web.RequestHandler, message: str) -> None:
+    """Make the 403 answer of this request JSON ``{"message"}``, whatever its handler.
+
+    For refusals of a change (POST, PUT...) by a guest whose level does not
+    allow it: every such request is an API call, also those served by
+    handlers that would answer an HTML error page (``api/shutdown``).
+    """
+    setattr(handler, REFUSED, True)
+    upstream_write_error = handler.write_error
+
+    def write_error(status_code: int, **kwargs: Any) -> None:
+        if status_code != 403:
+            upstream_write_error(status_code, **kwargs)
+            return
+        handler.set_header("Content-Type", "application/json")
+        handler.finish(json.dumps({"message": message, "reason": "Forbidden"}))
+
+    handler.write_error = write_error  # type: ignore[method-assign]
+
+
 def answer(handler: web.RequestHandler, page: AccessPage) -> None:
     """Make the 403 answer of this request ``page`` (HTML, JSON or text)."""
     setattr(handler, REFUSED, True)

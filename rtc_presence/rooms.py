@@ -20,7 +20,7 @@ from tornado.routing import Rule, RuleRouter
 from tornado.web import Application
 from tornado.websocket import WebSocketClosedError
 
-from .access import user_access, user_role
+from .access import allows, user_access, user_role
 from .autosave import run_detached
 from .awareness import removal_frame
 from .closecodes import CloseCode
@@ -36,6 +36,7 @@ from .frames import (
     AWARENESS,
     RAW,
     SYNC,
+    SYNC_STEP1,
     SYNC_UPDATE,
     MalformedFrame,
     OverLimit,
@@ -69,6 +70,7 @@ class RTCRoomHandler(YDocWebSocketHandler):
     _messages: TokenBucket
     _bytes: TokenBucket
     _forged_log: ThrottledLog
+    _write_log: ThrottledLog
     last_pong: float
 
     def initialize(self, **kwargs: Any) -> None:
@@ -83,6 +85,7 @@ class RTCRoomHandler(YDocWebSocketHandler):
         self._messages = TokenBucket(cfg.awareness_rate_limit, 2 * cfg.awareness_rate_limit)
         self._bytes = TokenBucket(cfg.awareness_bytes_rate, 2 * cfg.awareness_bytes_rate)
         self._forged_log = ThrottledLog(60.0)
+        self._write_log = ThrottledLog(60.0)
         self.last_pong = time.monotonic()
 
     # -- liveness (rtc_presence.liveness.Peer) ------------------------------
@@ -186,10 +189,20 @@ class RTCRoomHandler(YDocWebSocketHandler):
                 self._on_awareness(message)
                 return None
             elif kind == SYNC:
-                if validate_sync(message) == SYNC_UPDATE and self._presence_conn is not None:
+                subtype = validate_sync(message)
+                if subtype != SYNC_STEP1 and not self._may_edit():
+                    # A viewer still syncs (step 1 asks for the document) but
+                    # what it would change never reaches the room; the
+                    # connection stays open so they keep following along.
+                    self._refused_write("document changes")
+                    return None
+                if subtype == SYNC_UPDATE and self._presence_conn is not None:
                     self._rtc.presence.record_edit(self._presence_conn, message)
             elif kind == RAW:
                 validate_raw(message)
+                if not self._may_edit():
+                    self._refused_write("saves")
+                    return None
                 # Upstream awaits a save inside on_message, and tornado reads
                 # nothing more from this connection (pings included) meanwhile:
                 # the save is answered in a task of ours (rtc_presence.autosave).
@@ -204,6 +217,21 @@ class RTCRoomHandler(YDocWebSocketHandler):
             self._reject(CloseCode.OVER_LIMIT, f"over a limit: {exc}")
             return None
         return super().on_message(message)  # type: ignore[no-any-return]
+
+    def _may_edit(self) -> bool:
+        # Read per message: a level change closes this connection (4409), so
+        # the level a connection was admitted with is the one in force.
+        return allows(user_access(self.current_user), "edit")
+
+    def _refused_write(self, what: str) -> None:
+        self._write_log.log(
+            self.log,
+            1,
+            "rtc-presence: dropped %s from %s in %s (access: view)",
+            what,
+            self.current_user.username,
+            self._room_id,
+        )
 
     def _on_awareness(self, message: bytes) -> None:
         # Bytes bound everything a connection sends, echoes included (a

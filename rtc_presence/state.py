@@ -231,6 +231,19 @@ class RTCState:
         except Exception:
             self.log.exception("rtc-presence: could not emit %s event", data.get("action"))
 
+    def emit_level(self, username: str, access: Access, *, by: str, closed: int) -> None:
+        self.emit(
+            EVENTS_SCHEMA_ID,
+            {
+                "action": "access_changed",
+                "username": username,
+                "role": "guest",
+                "access": access,
+                "by": by,
+                "connections": closed,
+            },
+        )
+
     def _on_evicted(self, username: str, by: str, closed: int) -> None:
         self.emit(
             EVENTS_SCHEMA_ID,
