@@ -188,7 +188,13 @@ class Gate:
         them no access. Counted as an attempt to come back when a revoked
         person opens a page.
         """
-        page = AccessPage(revoked, self.owner_name(), self.owner or "", self.hub_home())
+        page = AccessPage(
+            revoked,
+            self.owner_name(),
+            self.owner or "",
+            self.hub_home(),
+            expired=revoked and username in self.expired,
+        )
         if getattr(handler, REFUSED, False):
             return page  # this request was already answered and counted
         answer(handler, page)

@@ -36,6 +36,8 @@ class AccessPage:
     owner_name: str
     owner_username: str
     hub_home: str | None
+    expired: bool = False
+    """Revoked because the time-boxed access the owner gave ended."""
 
     @property
     def title(self) -> str:
@@ -43,6 +45,8 @@ class AccessPage:
 
     @property
     def text(self) -> str:
+        if self.revoked and self.expired:
+            return f"The time {self.owner_name} gave you on this server is over."
         if self.revoked:
             return f"{self.owner_name} revoked your access to this server."
         return f"You do not have access to {self.owner_name}'s server."
@@ -62,6 +66,8 @@ class AccessPage:
     @property
     def message(self) -> str:
         """The one-line ``message`` of the JSON answer (API requests)."""
+        if self.revoked and self.expired:
+            return "Your access to this server expired."
         if self.revoked:
             return "Your access to this server was revoked by its owner."
         return "You do not have access to this server. Ask its owner for a new invite link."

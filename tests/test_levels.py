@@ -200,6 +200,7 @@ async def test_time_boxed_access_ends_on_time(rtc_server: RTCServer) -> None:
     assert (code, reason) == (CloseCode.REVOKED, "access expired")
     resp = await rtc_server.request("bob", "GET", f"api/contents/{path}")
     assert resp.status_code == 403
+    assert resp.json()["message"] == "Your access to this server expired."
     assert "bob" in rtc_server.state.gate.expired
 
 
