@@ -8,6 +8,7 @@ import * as React from 'react';
 
 import { IPerson } from './api';
 import { Avatar, displayName, useSignal } from './common';
+import { levelName } from './levels/labels';
 import { IRtcPresence } from './tokens';
 
 const MAX_SHOWN = 3;
@@ -38,7 +39,11 @@ function Badge(props: IBadgeProps): JSX.Element | null {
     me.role === 'owner'
       ? trans.__('You: %1 (owner)', displayName(me))
       : trans.__('You: %1', displayName(me));
+  const level = rtc.access();
   const lines = isGuest ? [serverOf, meLabel] : [meLabel];
+  if (isGuest && level) {
+    lines.push(trans.__('Your access: %1', levelName(level, trans)));
+  }
   lines.push(
     others.length
       ? trans.__('Online now: %1', others.map(p => displayName(p)).join(', '))

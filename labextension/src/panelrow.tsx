@@ -2,8 +2,9 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
-import { IPerson } from './api';
+import { IPerson, isAccess } from './api';
 import { Avatar, baseName, displayName, formatTime, Name } from './common';
+import { levelName } from './levels/labels';
 import { ConfirmButton } from './sharing';
 
 export function PersonRow(props: {
@@ -18,6 +19,9 @@ export function PersonRow(props: {
   const { person, trans } = props;
   const name = displayName(person);
   const role = person.role === 'owner' ? 'owner' : 'guest';
+  // "Bob Dupont - can view": a guest's level (the owner always runs code).
+  const level =
+    role === 'guest' && isAccess(person.access) ? person.access : null;
   const openLabel = person.current
     ? trans.__('Open %1, where %2 is', person.current, name)
     : trans.__('%1 has no document open', name);
@@ -27,6 +31,7 @@ export function PersonRow(props: {
       data-username={person.username}
       data-role={role}
       data-activity={person.activity ?? ''}
+      data-access={level ?? ''}
     >
       <button
         type="button"
@@ -43,6 +48,11 @@ export function PersonRow(props: {
             <span className={`rtc-Tag rtc-Tag-${role}`}>
               {role === 'owner' ? trans.__('owner') : trans.__('guest')}
             </span>
+            {level && (
+              <span className="rtc-Tag rtc-Tag-level" data-access={level}>
+                {levelName(level, trans)}
+              </span>
+            )}
             {props.isMe && (
               <span className="rtc-Muted rtc-You">{trans.__('(you)')}</span>
             )}

@@ -3,9 +3,11 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
 import { IInfo, RtcPresenceClient } from '../api';
-import { formatDateTime } from '../common';
-import { ConfirmButton, Countdown } from './controls';
-import { defaultLifetime, lifetimeOptions, linkTimes } from './labels';
+import { DEFAULT_LEVEL } from '../levels/labels';
+import { ConfirmButton } from './controls';
+import { defaultLifetime, linkTimes } from './labels';
+import { ILinkChoice, LinkOptions } from './linkoptions';
+import { linkAccess, LinkRow } from './linkrow';
 import { NewLinkBox } from './newlink';
 import { ISharing } from './useSharing';
 
@@ -18,15 +20,23 @@ export interface ISectionProps {
 export function InviteLinks(props: ISectionProps & { info: IInfo }) {
   const { sharing, client, info, trans } = props;
   const { invites, newLink } = sharing;
-  const [lifetime, setLifetime] = React.useState(() => defaultLifetime(info));
-  const lifetimeId = React.useId();
+  const [choice, setChoice] = React.useState<ILinkChoice>(() => ({
+    lifetime: defaultLifetime(info),
+    access: DEFAULT_LEVEL,
+    accessFor: null
+  }));
   const busy = sharing.busy !== null;
   const times = linkTimes(invites, newLink);
   const when = (id: string) => times.get(id) ?? '—';
 
   const generate = () =>
     sharing.run('generate', async () => {
-      sharing.setNewLink(await client.createInvite(lifetime));
+      sharing.setNewLink(
+        await client.createInvite(choice.lifetime, {
+          access: choice.access,
+          access_for: choice.accessFor
+        })
+      );
     });
 
   const revoke = (id: string) =>
@@ -44,20 +54,13 @@ export function InviteLinks(props: ISectionProps & { info: IInfo }) {
   return (
     <section aria-labelledby="rtc-sharing-links">
       <h3 id="rtc-sharing-links">{trans.__('Invite links')}</h3>
-      <div className="rtc-Row">
-        <label htmlFor={lifetimeId}>{trans.__('Valid for')}</label>
-        <select
-          id={lifetimeId}
-          className="rtc-Lifetime"
-          value={lifetime}
-          onChange={e => setLifetime(Number(e.target.value))}
-        >
-          {lifetimeOptions(info).map(o => (
-            <option key={o.seconds} value={o.seconds}>
-              {trans.__(o.label)}
-            </option>
-          ))}
-        </select>
+      <LinkOptions
+        info={info}
+        choice={choice}
+        onChange={setChoice}
+        trans={trans}
+      />
+      <div className="rtc-Row rtc-Row-end">
         <button
           type="button"
           className="jp-Button jp-mod-styled jp-mod-accept rtc-Generate"
@@ -72,6 +75,7 @@ export function InviteLinks(props: ISectionProps & { info: IInfo }) {
         <NewLinkBox
           invite={newLink}
           label={trans.__('Link created %1', when(newLink.id))}
+          gives={linkAccess(newLink, trans)}
           onStatus={sharing.setStatus}
           onError={sharing.setError}
           trans={trans}
@@ -87,6 +91,7 @@ export function InviteLinks(props: ISectionProps & { info: IInfo }) {
           <thead>
             <tr>
               <th scope="col">{trans.__('Link')}</th>
+              <th scope="col">{trans.__('Gives')}</th>
               <th scope="col">{trans.__('Expires')}</th>
               <th scope="col">{trans.__('Uses')}</th>
               <th scope="col">{trans.__('Last use')}</th>
@@ -99,30 +104,14 @@ export function InviteLinks(props: ISectionProps & { info: IInfo }) {
           </thead>
           <tbody>
             {invites.map(inv => (
-              <tr key={inv.id} data-invite-id={inv.id}>
-                <td className="rtc-LinkName">
-                  {trans.__('Link created %1', when(inv.id))}
-                </td>
-                <td>
-                  {formatDateTime(inv.expires_at)}{' '}
-                  <Countdown expiresAt={inv.expires_at} trans={trans} />
-                </td>
-                <td className="rtc-Uses">{inv.uses}</td>
-                <td>{formatDateTime(inv.last_used)}</td>
-                <td>
-                  <ConfirmButton
-                    label={trans.__('Revoke')}
-                    ariaLabel={trans.__(
-                      'Revoke the link created %1',
-                      when(inv.id)
-                    )}
-                    confirmText={trans.__('Nobody can use this link any more.')}
-                    busy={busy}
-                    onConfirm={() => void revoke(inv.id)}
-                    trans={trans}
-                  />
-                </td>
-              </tr>
+              <LinkRow
+                key={inv.id}
+                invite={inv}
+                name={when(inv.id)}
+                busy={busy}
+                onRevoke={() => void revoke(inv.id)}
+                trans={trans}
+              />
             ))}
           </tbody>
         </table>

@@ -11,6 +11,8 @@ import { Countdown } from './controls';
 export function NewLinkBox(props: {
   invite: IInvite;
   label: string;
+  /** What it gives ("can view, for 1 h 00 min"). */
+  gives?: string;
   onStatus: (message: string) => void;
   onError: (message: string) => void;
   trans: TranslationBundle;
@@ -57,6 +59,11 @@ export function NewLinkBox(props: {
           {copied ? trans.__('Copied') : trans.__('Copy')}
         </button>
       </div>
+      {props.gives && (
+        <p className="rtc-NewLinkAccess">
+          {trans.__('People who accept it: %1', props.gives)}
+        </p>
+      )}
       <p className="rtc-Muted">
         {trans.__('Expires %1 ', formatDateTime(invite.expires_at))}(
         <Countdown expiresAt={invite.expires_at} trans={trans} />

@@ -132,7 +132,7 @@ export function SharingPanel(props: ISharingProps): JSX.Element {
       <div className="rtc-Warning" role="note">
         <strong>{trans.__('Warning: ')}</strong>
         {trans.__(
-          'anyone who accepts a link can read every file on this server and run code as you. Do not keep secrets here while sharing.'
+          'anyone who accepts a link can read every file on this server and run code as you, unless the link says "can view" or "can edit". Do not keep secrets here while sharing.'
         )}
       </div>
       {errorBox}

@@ -1,8 +1,13 @@
-/** "People with access": who accepted a link, revoke one or everybody. */
+/**
+ * "People with access": who accepted a link, at which level (changeable),
+ * revoke one or everybody.
+ */
 import * as React from 'react';
 
-import { Avatar, displayName, formatDateTime, Name } from '../common';
+import { displayName } from '../common';
+import { levelName } from '../levels/labels';
 import { ConfirmButton } from './controls';
+import { GuestRow } from './guestrow';
 import { ISectionProps } from './links';
 
 export function PeopleWithAccess(props: ISectionProps): JSX.Element {
@@ -21,45 +26,26 @@ export function PeopleWithAccess(props: ISectionProps): JSX.Element {
       ) : (
         <ul className="rtc-People rtc-Guests">
           {guests.map(g => (
-            <li
+            <GuestRow
               key={g.username}
-              className="rtc-Person"
-              data-username={g.username}
-            >
-              <Avatar person={g} />
-              <div className="rtc-PersonText">
-                <div className="rtc-Row rtc-Tight">
-                  <Name person={g} className="rtc-Strong" />
-                  {g.online && (
-                    <span className="rtc-Online">{trans.__('online now')}</span>
-                  )}
-                </div>
-                <div className="rtc-Muted">
-                  <span className="rtc-Username" title={g.username}>
-                    {g.username}
-                  </span>
-                  {' · '}
-                  {trans.__('accepted %1', formatDateTime(g.accepted_at))}
-                </div>
-              </div>
-              <ConfirmButton
-                label={trans.__('Revoke')}
-                ariaLabel={trans.__('Revoke access for %1', displayName(g))}
-                confirmText={trans.__(
-                  'Revoke access for %1? They are disconnected at once.',
-                  displayName(g)
-                )}
-                busy={busy}
-                onConfirm={() =>
-                  void sharing.run(
-                    `guest:${g.username}`,
-                    () => client.revokeGuest(g.username),
-                    trans.__('Access revoked for %1', displayName(g))
-                  )
-                }
-                trans={trans}
-              />
-            </li>
+              guest={g}
+              busy={busy}
+              onLevel={level =>
+                void sharing.run(
+                  `level:${g.username}`,
+                  () => client.changeGuest(g.username, { access: level }),
+                  trans.__('%1 %2 now', displayName(g), levelName(level, trans))
+                )
+              }
+              onRevoke={() =>
+                void sharing.run(
+                  `guest:${g.username}`,
+                  () => client.revokeGuest(g.username),
+                  trans.__('Access revoked for %1', displayName(g))
+                )
+              }
+              trans={trans}
+            />
           ))}
         </ul>
       )}
