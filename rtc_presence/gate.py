@@ -43,6 +43,7 @@ from .presence import counts_as_activity
 from .profiles import public_identity
 from .recheck import HubRecheck
 from .refusals import REFUSED, Attempts, RefusalLog, answer, answer_json, wants_page
+from .revalidate import revalidate_guests
 
 EvictionListener = Callable[[str, str, int], None]
 
@@ -382,31 +383,13 @@ class Gate:
     # -- revalidation against the hub -------------------------------------
 
     async def revalidate(self) -> list[str]:
-        """Re-check each connected guest with the hub; evict those refused."""
-        if self.hub_auth is None:
-            return []
-        evicted = []
-        for username in self.connected_guests():
-            person = self._people.get(username)
-            if person is None or not person.token:
-                continue
-            try:
-                model = await self.hub_auth.user_for_token(
-                    person.token, use_cache=False, sync=False
-                )
-            except Exception as exc:
-                # The hub being down is not a revocation: keep people connected.
-                self.log.warning("rtc-presence: could not re-check %s: %s", username, exc)
-                continue
-            allowed = bool(
-                model
-                and model.get("name") == username
-                and self.hub_auth.check_scopes(self.hub_auth.access_scopes, model)
-            )
-            if not allowed:
-                self.evict(username, by="hub", remember=False)
-                evicted.append(username)
-        return evicted
+        """Re-check each connected guest with the hub (:mod:`rtc_presence.revalidate`)."""
+        return await revalidate_guests(self)
+
+    def guest_token(self, username: str) -> str | None:
+        """The hub token of ``username``'s last websocket (to re-check *them*)."""
+        person = self._people.get(username)
+        return person.token if person is not None else None
 
 
 def _is_open(sock: WebSocketHandler) -> bool:
