@@ -1,18 +1,26 @@
-"""py-spy sampling of the servers (and a client worker) during benchmark phases.
+"""py-spy sampling of the Jupyter servers during benchmark phases.
 
-``python -m bench --profile ...`` records each server with
-``py-spy record --format raw --nonblocking`` while a typing storm runs, then
-reduces the collapsed stacks to the frames that take the most samples (self
-time, and inclusive time for frames of interest).
+``python -m bench --profile ...`` records each Jupyter server with
+``py-spy record --format raw --nonblocking --gil`` during every follow and storm
+block, then reduces the collapsed stacks to the frames that take the most samples
+(self time, inclusive time) and to the share of samples by package (where the leaf
+frame is), with rtc-presence's own code apart (self, and inclusive: any frame of it
+on the stack).
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .room import Room
 
 
 def py_spy() -> str | None:
@@ -123,3 +131,98 @@ def render(title: str, frames: dict[str, list[tuple[str, float]]]) -> str:
     lines.append("```")
     lines.append("")
     return "\n".join(lines)
+
+
+_FILE = re.compile(r"\(([^():]+):\d+\)$")
+
+
+def package_of(frame: str) -> str:
+    """``func (tornado/web.py:12)`` -> ``tornado``; ``(selectors.py:4)`` -> ``stdlib``.
+
+    py-spy shortens file names to their path below the ``sys.path`` entry."""
+    m = _FILE.search(frame)
+    if m is None:
+        return "other"
+    parts = m.group(1).split("/")
+    if "rtc_presence" in parts:
+        return "rtc_presence"
+    if "site-packages" in parts:
+        parts = parts[parts.index("site-packages") + 1 :]
+    first = parts[0].removesuffix(".py")
+    if first in sys.stdlib_module_names:
+        return "stdlib" if len(parts) == 1 else f"stdlib:{first}"
+    return first
+
+
+def package_shares(raw_files: list[Path]) -> dict[str, Any]:
+    """Shares of samples by the leaf frame's package, and rtc_presence inclusive."""
+    leaf: Counter[str] = Counter()
+    ours_inclusive = 0
+    total = 0
+    for path in raw_files:
+        for line in path.read_text(errors="replace").splitlines():
+            stack, _, count_s = line.rpartition(" ")
+            try:
+                count = int(count_s)
+            except ValueError:
+                continue
+            frames = _frames(stack)
+            if not frames:
+                continue
+            total += count
+            leaf[package_of(frames[-1])] += count
+            if any(package_of(f) == "rtc_presence" for f in frames):
+                ours_inclusive += count
+    if not total:
+        return {"samples": 0}
+    return {
+        "samples": total,
+        "leaf": {k: v / total for k, v in leaf.most_common()},
+        "rtc_presence_inclusive": ours_inclusive / total,
+    }
+
+
+class PhaseProfiler:
+    """py-spy on the Jupyter contenders' servers, one recording per block."""
+
+    KINDS = ("rtc-presence", "stock-nodelay", "stock")
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+        self.files: dict[str, list[Path]] = {}
+
+    def start(self, room: Room, phase: str, seconds: float) -> list[tuple[str, Recorder]]:
+        if room.contender.kind not in self.KINDS or py_spy() is None:
+            return []
+        key = f"{room.label} N={room.n} {phase}"
+        out = self.out_dir / f"{room.label}-n{room.n}-{phase}-{len(self.files.get(key, []))}.raw"
+        rec = Recorder(room.pid, seconds + 0.3, out)
+        time.sleep(0.2)  # let py-spy attach before the block starts
+        return [(key, rec)]
+
+    def finish(self, recs: list[tuple[str, Recorder]]) -> None:
+        for key, rec in recs:
+            path = rec.wait()
+            if path is not None:
+                self.files.setdefault(key, []).append(path)
+
+    def render(self, title: str) -> str:
+        sections = [f"# py-spy profiles ({title})", ""]
+        for key, paths in sorted(self.files.items()):
+            shares = package_shares(paths)
+            sections.append(f"## {key}")
+            sections.append("")
+            if shares.get("samples"):
+                sections.append(
+                    f"rtc_presence on the stack (inclusive): "
+                    f"{100 * shares['rtc_presence_inclusive']:.1f} %; leaf frame by package: "
+                    + ", ".join(
+                        f"{k} {100 * v:.1f} %" for k, v in list(shares["leaf"].items())[:12]
+                    )
+                )
+                sections.append("")
+            sections.append(render(key, top_frames(paths)))
+        return "\n".join(sections)
+
+    def summary(self) -> dict[str, Any]:
+        return {key: package_shares(paths) for key, paths in sorted(self.files.items())}

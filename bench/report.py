@@ -9,210 +9,232 @@ from typing import Any
 Getter = Callable[[dict[str, Any]], float | None]
 
 
-def _get(path: str) -> Getter:
-    keys = path.split(".")
-
-    def getter(res: dict[str, Any]) -> float | None:
-        cur: Any = res
-        for key in keys:
-            if not isinstance(cur, dict) or key not in cur:
-                return None
-            cur = cur[key]
-        if isinstance(cur, (int, float)) and not (isinstance(cur, float) and math.isnan(cur)):
-            return float(cur)
-        return None
-
-    return getter
+def get(res: dict[str, Any] | None, path: str) -> float | None:
+    cur: Any = res
+    for key in path.split("."):
+        if not isinstance(cur, dict) or key not in cur:
+            return None
+        cur = cur[key]
+    if isinstance(cur, (int, float)) and not (isinstance(cur, float) and math.isnan(cur)):
+        return float(cur)
+    return None
 
 
-ROWS: list[tuple[str, Getter, float, str]] = [
-    # label, getter, scale, format
-    ("edit fan-out p50 (ms)", _get("edit.latency_ms.p50"), 1, "{:.2f}"),
-    ("edit fan-out p95 (ms)", _get("edit.latency_ms.p95"), 1, "{:.2f}"),
-    ("edit fan-out p99 (ms)", _get("edit.latency_ms.p99"), 1, "{:.2f}"),
-    ("edit fan-out max (ms)", _get("edit.latency_ms.max"), 1, "{:.2f}"),
-    ("awareness fan-out p50 (ms)", _get("awareness.latency_ms.p50"), 1, "{:.2f}"),
-    ("awareness fan-out p95 (ms)", _get("awareness.latency_ms.p95"), 1, "{:.2f}"),
-    ("awareness fan-out p99 (ms)", _get("awareness.latency_ms.p99"), 1, "{:.2f}"),
-    ("all N connected + synced (ms)", _get("sync.all_synced_ms"), 1, "{:.1f}"),
-    ("storm latency p50 (ms)", _get("storm.latency_ms.p50"), 1, "{:.2f}"),
-    ("storm latency p99 (ms)", _get("storm.latency_ms.p99"), 1, "{:.2f}"),
-    ("storm delivered / expected", _get("storm.delivered_ratio"), 1, "{:.4f}"),
+#: label, path in a result, scale, format
+ROWS: list[tuple[str, str, float, str]] = [
+    ("edit fan-out p50 (ms)", "follow.edit.latency_ms.p50", 1, "{:.2f}"),
+    ("edit fan-out p99 (ms)", "follow.edit.latency_ms.p99", 1, "{:.2f}"),
+    ("edit fan-out max (ms)", "follow.edit.latency_ms.max", 1, "{:.2f}"),
+    ("awareness fan-out p50 (ms)", "follow.awareness.latency_ms.p50", 1, "{:.2f}"),
+    ("awareness fan-out p99 (ms)", "follow.awareness.latency_ms.p99", 1, "{:.2f}"),
+    ("awareness fan-out max (ms)", "follow.awareness.latency_ms.max", 1, "{:.2f}"),
+    ("viewers' renewals fan-out p99 (ms)", "follow.renewal.latency_ms.p99", 1, "{:.2f}"),
+    ("follow: edits delivered / expected", "follow.edit.delivered_ratio", 1, "{:.4f}"),
     (
-        "storm server CPU per delivered msg (us)",
-        _get("storm.server_cpu_us_per_delivered"),
+        "follow: server CPU per delivered msg (us)",
+        "follow.server_cpu_us_per_delivered",
         1,
         "{:.1f}",
     ),
-    ("server RSS per connection (KB)", _get("rss.per_connection_bytes"), 1 / 1024, "{:.1f}"),
+    ("N joining at once: all synced (ms)", "burst.all_synced_ms", 1, "{:.1f}"),
+    ("N joining over 5 s: join p50 (ms)", "wave.join_ms.p50", 1, "{:.1f}"),
+    ("N joining over 5 s: join p99 (ms)", "wave.join_ms.p99", 1, "{:.1f}"),
+    ("N joining over 5 s: join max (ms)", "wave.join_ms.max", 1, "{:.1f}"),
+    ("storm (10 writers): edit p50 (ms)", "storm.edit.latency_ms.p50", 1, "{:.2f}"),
+    ("storm (10 writers): edit p99 (ms)", "storm.edit.latency_ms.p99", 1, "{:.2f}"),
+    ("storm (10 writers): edit max (ms)", "storm.edit.latency_ms.max", 1, "{:.2f}"),
+    ("storm: delivered / expected", "storm.edit.delivered_ratio", 1, "{:.4f}"),
+    ("storm: server CPU per delivered msg (us)", "storm.server_cpu_us_per_delivered", 1, "{:.1f}"),
+    ("server RSS per connection (KB)", "rss.per_connection_bytes", 1 / 1024, "{:.1f}"),
 ]
 
 
-def _fmt(value: float | None, fmt: str) -> str:
-    return "n/a" if value is None else fmt.format(value)
+def fmt(value: float | None, spec: str) -> str:
+    return "n/a" if value is None else spec.format(value)
 
 
-def _ratio(a: float | None, b: float | None) -> float | None:
-    if a is None or b is None or a == 0:
+def ratio(ours: float | None, theirs: float | None) -> float | None:
+    if ours is None or theirs is None or theirs == 0:
         return None
-    return b / a
+    return ours / theirs
 
 
 def render_markdown(data: dict[str, Any]) -> str:
     cfg = data["config"]
-    labels = [label for label, _ in cfg["setups"]]
-    a, b = labels[0], labels[1]
+    labels = [label for label, _ in cfg["contenders"]]
+    subject = cfg["subject"]
+    others = [x for x in labels if x != subject]
     results = data["results"]
-    ns = [str(n) for n in cfg["ns"]]
     env = data["environment"]
-    lines: list[str] = []
-    lines.append(f"# Benchmark: {a} vs {b}")
-    lines.append("")
+    lines = [f"# Benchmark: {subject} against {', '.join(others)}", ""]
     lines.append(
         f"{env['time']} - git {env['git']} - {env['cpu_count']} CPUs - load at start "
         f"{', '.join(f'{x:.2f}' for x in env['loadavg_at_start'])} - "
         f"{'quick' if cfg['quick'] else 'full'} run, {data['run_seconds']:.0f} s"
     )
     lines.append("")
-    vs = ", ".join(f"{k} {v}" for k, v in env["versions"].items())
-    lines.append(f"Versions: {vs}.")
+    lines.append("Versions: " + ", ".join(f"{k} {v}" for k, v in env["versions"].items()) + ".")
     lines.append("")
     lines.append(
-        "Latency = receipt time at each other client minus send time at the sender "
-        "(same monotonic clock, different processes); percentiles over all "
-        "(round x receiver) samples. Ratio = "
-        f"{b} / {a} (< 1 is better for {b})."
+        f"Follow: one writer types {cfg['keys_per_second']:g} keys/s (an edit and a cursor "
+        f"move per key), the others watch and renew their awareness every "
+        f"{cfg['renew_period']:g} s. Storm: {cfg['storm_writers']} writers at "
+        f"{cfg['keys_per_second']:g} keys/s each. Latency = receipt at each other client - "
+        f"send (one monotonic clock, separate processes). Ratio = {subject} / other "
+        "(< 1 is better for " + subject + ")."
     )
     lines.append("")
-    lines.append(f"| metric | N | {a} | {b} | ratio |")
-    lines.append("|---|---:|---:|---:|---:|")
-    for label, getter, scale, fmt in ROWS:
-        for n in ns:
-            ra = results.get(a, {}).get(n)
-            rb = results.get(b, {}).get(n)
-            va = getter(ra) if ra else None
-            vb = getter(rb) if rb else None
-            va = va * scale if va is not None else None
-            vb = vb * scale if vb is not None else None
-            r = _ratio(va, vb)
-            lines.append(
-                f"| {label} | {n} | {_fmt(va, fmt)} | {_fmt(vb, fmt)} | {_fmt(r, '{:.2f}x')} |"
-            )
-    crash = data.get("crash") or {}
-    if crash:
-        for kind, title in (
-            ("abort", "crashed client (abort, TCP reset)"),
-            ("freeze", "hung client (no reads, no FIN)"),
-        ):
-            va = (crash.get(a) or {}).get(kind, {}).get("gone_for_all_s")
-            vb = (crash.get(b) or {}).get(kind, {}).get("gone_for_all_s")
-            cap = (crash.get(a) or {}).get(kind, {}).get("cap_s")
-            sa = _fmt(va, "{:.2f}") if va is not None else f"> {cap:g} (cap)"
-            sb = _fmt(vb, "{:.2f}") if vb is not None else f"> {cap:g} (cap)"
-            lines.append(
-                f"| {title} gone from all others' awareness (s) | {cfg['crash_observers']} "
-                f"observers | {sa} | {sb} | {_fmt(_ratio(va, vb), '{:.2f}x')} |"
-            )
-    lines.append("")
-    lines.extend(_targets(data, a, b))
-    lines.append("")
-    rev = data.get("revocation", {})
-    lines.append(f"Revocation (revoke -> cut-off): {rev.get('status')}. {rev.get('note', '')}")
-    if rev.get("data") is not None:
+    for n in [str(x) for x in cfg["ns"]]:
+        lines.append(f"## N = {n}")
         lines.append("")
-        lines.append(f"```\n{rev['data']}\n```")
-    lines.append("")
-    load = []
-    for n in ns:
-        rb = results.get(b, {}).get(n) or {}
-        st = rb.get("storm") or {}
-        if st:
-            load.append(
-                f"N={n}: {rb.get('client_processes')} client process(es), client CPU "
-                f"{st.get('client_cpu_util', 0):.2f} cores, server CPU "
-                f"{st.get('server_cpu_util', 0):.2f} cores"
-            )
-    if load:
-        lines.append(f"Load during the storm ({b}): " + "; ".join(load) + ".")
+        head = " | ".join(labels) + " | " + " | ".join(f"/ {o}" for o in others)
+        lines.append(f"| metric | {head} |")
+        lines.append("|---|" + "---:|" * (len(labels) + len(others)))
+        for title, path, scale, spec in ROWS:
+            vals = {}
+            for label in labels:
+                v = get(results.get(label, {}).get(n), path)
+                vals[label] = v * scale if v is not None else None
+            cells = [fmt(vals[label], spec) for label in labels]
+            cells += [fmt(ratio(vals[subject], vals[o]), "{:.2f}x") for o in others]
+            lines.append(f"| {title} | " + " | ".join(cells) + " |")
         lines.append("")
-    machine = data.get("machine") or {}
-    if machine:
-        lines.append("## The shared machine during each N (both setups)")
-        lines.append("")
-        lines.append(
-            "| N | others' CPU (cores) | ours (cores) | idle | steal | "
-            "2 ms sleep wake-up lateness p50 / p99 (ms) |"
-        )
-        lines.append("|---:|---:|---:|---:|---:|---:|")
-        for n in ns:
-            m = machine.get(n) or {}
-            if not m:
-                continue
-            lines.append(
-                f"| {n} | {m['others_cores']:.2f} | {m['ours_cores']:.2f} | "
-                f"{100 * m['idle_fraction']:.0f}% | {100 * m['steal_fraction']:.1f}% | "
-                f"{m['wakeup_late_ms_p50']:.2f} / {m['wakeup_late_ms_p99']:.2f} |"
-            )
-        lines.append("")
-    src = data.get("rtc_presence_source") or {}
-    if src.get("changed_during_run"):
-        lines.append(
-            "Note: rtc_presence/*.py changed while this run was going on "
-            f"(digests at server starts: {', '.join(src['digests_at_server_starts'])})."
-        )
-        lines.append("")
-    errs = data.get("server_log_errors") or {}
-    if errs:
-        lines.append("Server log errors:")
-        for setup, items in errs.items():
-            for item in items[:5]:
-                lines.append(f"- {setup}: `{item[:200]}`")
-        lines.append("")
+    lines.extend(crash_lines(data, labels))
+    lines.extend(target_lines(data))
+    lines.extend(machine_lines(data))
     return "\n".join(lines) + "\n"
 
 
-def _targets(data: dict[str, Any], a: str, b: str) -> list[str]:
-    results = data["results"]
-    ns = [str(n) for n in data["config"]["ns"]]
-    out = ["## Targets", "", "| target | measured | verdict |", "|---|---|---|"]
-
-    def val(setup: str, n: str, path: str) -> float | None:
-        res = results.get(setup, {}).get(n)
-        return _get(path)(res) if res else None
-
-    def check(name: str, measured: float | None, limit: float, unit: str = "x") -> None:
-        if measured is None:
-            out.append(f"| {name} | n/a | not measured |")
-            return
-        verdict = "PASS" if measured <= limit else "FAIL"
-        out.append(f"| {name} | {measured:.2f}{unit} | {verdict} |")
-
-    for kind in ("edit", "awareness"):
-        for n, limit in (("10", 0.2), ("100", 0.5)):
-            if n in ns:
-                r = _ratio(val(a, n, f"{kind}.latency_ms.p99"), val(b, n, f"{kind}.latency_ms.p99"))
-                check(f"{kind} fan-out p99 at N={n} <= {limit}x stock", r, limit)
-        worst = None
-        for n in ns:
-            r = _ratio(val(a, n, f"{kind}.latency_ms.p50"), val(b, n, f"{kind}.latency_ms.p50"))
-            if r is not None and (worst is None or r > worst):
-                worst = r
-        check(f"{kind} fan-out p50 <= 1.1x stock at every N (worst)", worst, 1.1)
-    if "200" in ns:
-        r = _ratio(val(a, "200", "sync.all_synced_ms"), val(b, "200", "sync.all_synced_ms"))
-        check("sync of 200 clients <= 1.0x stock", r, 1.0)
+def crash_lines(data: dict[str, Any], labels: list[str]) -> list[str]:
     crash = data.get("crash") or {}
-    for kind, what in (("abort", "crashed (aborted)"), ("freeze", "hung (frozen)")):
-        entry = (crash.get(b) or {}).get(kind)
-        if entry is not None:
+    if not crash:
+        return []
+    out = ["## A crashed and a hung client", ""]
+    out.append("| gone from all 8 observers' awareness (s) | " + " | ".join(labels) + " |")
+    out.append("|---|" + "---:|" * len(labels))
+    for kind, title in (("abort", "crashed (TCP reset)"), ("freeze", "hung (no reads, no FIN)")):
+        cells = []
+        for label in labels:
+            entry = (crash.get(label) or {}).get(kind) or {}
             v = entry.get("gone_for_all_s")
-            if v is None:
-                out.append(f"| {what} client gone <= 5 s | > {entry.get('cap_s')} s | FAIL |")
-            else:
-                check(f"{what} client gone <= 5 s", v, 5.0, " s")
-    big = ns[-1]
-    ra = val(a, big, "rss.per_connection_bytes")
-    rb = val(b, big, "rss.per_connection_bytes")
-    if ra is not None and rb is not None:
-        check(f"extra RSS per connection <= 10 KB (N={big})", (rb - ra) / 1024, 10.0, " KB")
+            cells.append(fmt(v, "{:.2f}") if v is not None else f"> {entry.get('cap_s', '?')}")
+        out.append(f"| {title} | " + " | ".join(cells) + " |")
+    out.append("")
+    return out
+
+
+#: (what, path, Ns or None for all, limit) per contender kind the subject is held to
+LATENCY = [
+    ("edit p50", "follow.edit.latency_ms.p50"),
+    ("edit p99", "follow.edit.latency_ms.p99"),
+    ("edit max", "follow.edit.latency_ms.max"),
+    ("awareness p50", "follow.awareness.latency_ms.p50"),
+    ("awareness p99", "follow.awareness.latency_ms.p99"),
+    ("awareness max", "follow.awareness.latency_ms.max"),
+    ("join p99 (over 5 s)", "wave.join_ms.p99"),
+    ("storm p99", "storm.edit.latency_ms.p99"),
+]
+CPU = [
+    ("CPU/msg follow", "follow.server_cpu_us_per_delivered"),
+    ("CPU/msg storm", "storm.server_cpu_us_per_delivered"),
+]
+
+
+def targets(data: dict[str, Any]) -> list[tuple[str, float | None, float]]:
+    """Issue 17's targets: (name, measured ratio, limit)."""
+    cfg = data["config"]
+    subject = cfg["subject"]
+    kinds = dict(cfg["contenders"])
+    results = data["results"]
+    ns = [str(x) for x in cfg["ns"]]
+    out: list[tuple[str, float | None, float]] = []
+
+    def r(other: str, n: str, path: str) -> float | None:
+        res = results.get(subject, {}).get(n)
+        oth = results.get(other, {}).get(n)
+        return ratio(get(res, path), get(oth, path))
+
+    stock = next((lb for lb, k in kinds.items() if k == "stock-nodelay" and lb != subject), None)
+    node = next((lb for lb, k in kinds.items() if k == "node" and lb != subject), None)
+    if stock:
+        for n in ns:
+            for what, path in LATENCY:
+                out.append((f"{what} N={n} <= 0.8x stock+nodelay", r(stock, n, path), 0.8))
+        for n in ns:
+            for what, path in CPU:
+                out.append((f"{what} N={n} <= 0.5x stock+nodelay", r(stock, n, path), 0.5))
+        if "300" in ns:
+            out.append(
+                (
+                    "300 joining at once synced <= 0.5x stock+nodelay",
+                    r(stock, "300", "burst.all_synced_ms"),
+                    0.5,
+                )
+            )
+        if "10" in ns:
+            for what, path in LATENCY[1:2] + LATENCY[4:5]:
+                out.append(
+                    (f"no regression: {what} N=10 <= 1.0x stock+nodelay", r(stock, "10", path), 1.0)
+                )
+    if node:
+        for n in ("100", "300"):
+            if n in ns:
+                out.append((f"edit p99 N={n} <= 2.0x node", r(node, n, LATENCY[1][1]), 2.0))
+        for n in ns:
+            for what, path in CPU:
+                out.append((f"{what} N={n} <= 3x node", r(node, n, path), 3.0))
+        if "300" in ns:
+            out.append(
+                (
+                    "300 joining at once synced <= 3x node",
+                    r(node, "300", "burst.all_synced_ms"),
+                    3.0,
+                )
+            )
+    return out
+
+
+def target_lines(data: dict[str, Any]) -> list[str]:
+    rows = targets(data)
+    if not rows:
+        return []
+    met = sum(1 for _, v, lim in rows if v is not None and v <= lim)
+    out = [f"## Targets (issue 17): {met} of {len(rows)} met", ""]
+    out.append("| target | measured | verdict |")
+    out.append("|---|---:|---|")
+    for name, v, lim in rows:
+        verdict = "not measured" if v is None else ("PASS" if v <= lim else "FAIL")
+        out.append(f"| {name} | {fmt(v, '{:.2f}x')} | {verdict} |")
+    out.append("")
+    return out
+
+
+def machine_lines(data: dict[str, Any]) -> list[str]:
+    machine = data.get("machine") or {}
+    out: list[str] = []
+    if machine:
+        out += ["## The shared machine during each N (all contenders)", ""]
+        out.append(
+            "| N | others' CPU (cores) | ours (cores) | idle | 2 ms sleep late p50 / p99 (ms) |"
+        )
+        out.append("|---:|---:|---:|---:|---:|")
+        for n, m in machine.items():
+            if m:
+                out.append(
+                    f"| {n} | {m['others_cores']:.2f} | {m['ours_cores']:.2f} | "
+                    f"{100 * m['idle_fraction']:.0f}% | "
+                    f"{m['wakeup_late_ms_p50']:.2f} / {m['wakeup_late_ms_p99']:.2f} |"
+                )
+        out.append("")
+    src = data.get("rtc_presence_source") or {}
+    if src.get("changed_during_run"):
+        out.append(
+            "Note: rtc_presence/*.py changed during this run (digests: "
+            + ", ".join(src["digests_at_server_starts"])
+            + ")."
+        )
+        out.append("")
+    for label, items in (data.get("server_log_errors") or {}).items():
+        for item in items[:5]:
+            out.append(f"- server log error, {label}: `{item[:200]}`")
     return out

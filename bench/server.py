@@ -10,27 +10,32 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
 from rtc_presence.testing.server import JupyterServerProcess
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 class Server(JupyterServerProcess):
-    """One Jupyter server, with the rtc_presence extension enabled or disabled (stock)."""
+    """One Jupyter server with the given ``jpserver_extensions`` (rtc_presence on or
+    off, bench.nodelay) and extra config sections."""
 
-    def __init__(self, setup: str, rtc_presence: bool, workdir: Path) -> None:
+    def __init__(
+        self,
+        setup: str,
+        extensions: dict[str, bool],
+        workdir: Path,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         self.setup = setup
-        self.rtc_presence = rtc_presence
         self.token = secrets.token_hex(16)
         config = {
             "ServerApp": {
                 "allow_root": True,
-                "jpserver_extensions": {"rtc_presence": rtc_presence},
+                "jpserver_extensions": extensions,
                 "log_level": "WARN",
             },
             "IdentityProvider": {"token": self.token},
+            **(extra or {}),
         }
         self.dir = Path(tempfile.mkdtemp(prefix=f"{setup}-", dir=workdir))
         super().__init__(self.dir, config, {"Authorization": f"token {self.token}"}, setup)
@@ -42,13 +47,6 @@ class Server(JupyterServerProcess):
     def start(self) -> None:
         self.source_digest = source_digest()
         super().start()
-
-    def new_notebook(self, name: str, cells: int = 1) -> str:
-        nb = nbformat.v4.new_notebook()
-        for i in range(cells):
-            nb.cells.append(nbformat.v4.new_code_cell(f"# cell {i}\n"))
-        (self.root / name).write_text(nbformat.writes(nb, version=4))
-        return name
 
     def cleanup(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -1,43 +1,40 @@
-"""Load-generator process: hosts a share of the Yjs clients of a benchmark room.
+"""Load-generator process: hosts a share of the Yjs clients of every benchmark room.
 
-The coordinator (``bench.runner``) talks to each worker over a multiprocessing
-pipe with ``(command, args)`` tuples; the worker runs one asyncio loop with
-its :class:`~rtc_presence.testing.yclient.YClient` instances. Every time stamp
-is ``time.perf_counter()`` (CLOCK_MONOTONIC on Linux, the same clock in every
-process), so a send time taken in one worker and a receipt time taken in
-another can be subtracted.
+The coordinator (``bench.pool``) talks to each worker over a multiprocessing pipe with
+``(command, args)`` tuples; the worker runs one asyncio loop with its
+:class:`~rtc_presence.testing.yclient.YClient` instances. Every time stamp is
+``time.perf_counter()`` (CLOCK_MONOTONIC on Linux, the same clock in every process), so
+a send time taken in one worker and a receipt time taken in another subtract directly.
 
-Edits are recognised by a marker in the inserted text (``#E<k>;`` for one-at-a-
-time edits, ``#S<k>;`` for the typing storm) that is found verbatim in the
-update bytes the server forwards; awareness rounds by a ``bench_k`` field.
+What is measured is played from a schedule of ``(time, client, kind, k)`` sends:
+
+- ``E``: an edit, ``#K<k>;`` typed at the end of cell 0 (found verbatim in the update
+  bytes the server forwards, whatever server re-encodes it);
+- ``A``: the writer's cursor, an awareness state ``{"bench_s": k, ...}``;
+- ``R``: a viewer renewing its awareness state (``{"bench_r": k}``), as y-protocols
+  does every 15 s in each browser tab.
+
+Every client records the receipts of all three; the coordinator matches them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import time
 import traceback
 from multiprocessing.connection import Connection
 from typing import Any
 
-from rtc_presence.testing.yclient import AwarenessEntry, YClient, append_text
+from jupyter_ydoc import YNotebook
+from pycrdt import Doc
 
-MARK = re.compile(rb"#([ES])(\d+);")
+from rtc_presence.testing.yclient import AwarenessEntry, YClient, append_text, notebook_cells
 
-
-class Round:
-    """One edit or awareness round: sender ``gid`` sends marker ``k``."""
-
-    def __init__(self, kind: str, k: int, sender: int, expected: set[int]) -> None:
-        self.kind = kind
-        self.k = k
-        self.sender = sender
-        self.expected = expected
-        self.times: dict[int, float] = {}
-        self.t_send: float | None = None
-        self.replied = False
+MARK = re.compile(rb"#K(\d+);")
+Receipt = tuple[str, int, int, float]
 
 
 class Worker:
@@ -46,21 +43,18 @@ class Worker:
         self.clients: dict[int, YClient] = {}
         self.group_of: dict[int, str] = {}
         self.extra: dict[str, list[YClient]] = {}
-        self.round: Round | None = None
-        self.early: dict[tuple[str, int], dict[int, float]] = {}
-        self.storm_sends: dict[int, float] = {}
-        self.storm_recv: list[tuple[int, int, float]] = []
-        self.storming = False
+        self.sends: dict[tuple[str, int], float] = {}
+        self.recv: list[Receipt] = []
+        self.playing = False
+        #: the last awareness clock each client sent: y-protocols ignores a first
+        #: state at clock 0 from an unknown client (a browser's first is >= 1)
+        self.clocks: dict[int, int] = {}
         self.loop = asyncio.get_running_loop()
         self.stopped = asyncio.Event()
         self.tasks: set[asyncio.Task[Any]] = set()
         self.apply_updates = False
 
-    async def cmd_configure(self, apply_updates: bool) -> None:
-        self.apply_updates = apply_updates
-        self.reply("configured")
-
-    # -- plumbing ------------------------------------------------------------
+    # -- plumbing ----------------------------------------------------------------
 
     def reply(self, *msg: Any) -> None:
         self.conn.send(msg)
@@ -78,62 +72,56 @@ class Worker:
 
     async def dispatch(self, cmd: str, args: dict[str, Any]) -> None:
         try:
-            handler = getattr(self, "cmd_" + cmd)
-            await handler(**args)
+            await getattr(self, "cmd_" + cmd)(**args)
         except Exception:
             self.reply("error", cmd, traceback.format_exc())
 
-    # -- receipts ---------------------------------------------------------------
+    # -- receipts ------------------------------------------------------------------
 
     def on_update(self, gid: int, update: bytes, t: float) -> None:
-        for m in MARK.finditer(update):
-            kind = "E" if m.group(1) == b"E" else "S"
-            k = int(m.group(2))
-            if kind == "S":
-                if self.storming:
-                    self.storm_recv.append((k, gid, t))
-            else:
-                self.receipt("E", k, gid, t)
+        if self.playing:
+            for m in MARK.finditer(update):
+                self.recv.append(("E", int(m.group(1)), gid, t))
 
     def on_awareness(self, gid: int, entry: AwarenessEntry) -> None:
         state = entry.state
-        if state is not None and "bench_k" in state:
-            k = state["bench_k"]
+        if not self.playing or state is None:
+            return
+        for key, kind in (("bench_s", "A"), ("bench_r", "R")):
+            k = state.get(key)
             if isinstance(k, int):
-                self.receipt("A", k, gid, entry.received_at)
+                self.recv.append((kind, k, gid, entry.received_at))
 
-    def receipt(self, kind: str, k: int, gid: int, t: float) -> None:
-        rnd = self.round
-        if rnd is not None and rnd.kind == kind and rnd.k == k:
-            if gid in rnd.expected and gid not in rnd.times:
-                rnd.times[gid] = t
-                self.maybe_done(rnd)
-        else:
-            self.early.setdefault((kind, k), {}).setdefault(gid, t)
+    def listen(self, gid: int, client: YClient) -> None:
+        def update(u: bytes, t: float) -> None:
+            self.on_update(gid, u, t)
 
-    def maybe_done(self, rnd: Round) -> None:
-        if rnd.replied or len(rnd.times) < len(rnd.expected):
-            return
-        if rnd.sender in self.clients and rnd.t_send is None:
-            return
-        rnd.replied = True
-        self.reply("done", rnd.k, rnd.t_send, list(rnd.times.values()))
+        def awareness(e: AwarenessEntry) -> None:
+            self.on_awareness(gid, e)
 
-    # -- commands ---------------------------------------------------------------
+        client.on_update(update)
+        client.on_awareness(awareness)
 
-    async def cmd_ping(self) -> None:
-        self.reply("pong", time.perf_counter())
+    # -- commands ------------------------------------------------------------------
+
+    async def cmd_configure(self, apply_updates: bool) -> None:
+        self.apply_updates = apply_updates
+        self.reply("configured")
 
     async def _connect_one(
-        self, gid: int, url: str, headers: dict[str, str], timeout: float
-    ) -> tuple[int, YClient | None, float, str | None]:
+        self, gid: int, url: str, headers: dict[str, str], at: float, timeout: float
+    ) -> tuple[int, YClient | None, float, float, str | None]:
+        delay = at - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        t0 = time.perf_counter()
         try:
             client = await YClient.connect(
                 url, headers=headers, timeout=timeout, apply_updates=self.apply_updates
             )
         except Exception as exc:
-            return gid, None, time.perf_counter(), repr(exc)
-        return gid, client, time.perf_counter(), None
+            return gid, None, t0, time.perf_counter(), repr(exc)
+        return gid, client, t0, time.perf_counter(), None
 
     async def cmd_connect(
         self,
@@ -142,101 +130,81 @@ class Worker:
         gids: list[int],
         start_at: float,
         group: str,
+        offsets: list[float] | None = None,
         timeout: float = 60,
     ) -> None:
-        """Connect ``gids`` concurrently at ``start_at``; each waits for its SyncStep2."""
-        delay = start_at - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        started = time.perf_counter()
+        """Connect ``gids`` at ``start_at`` (+ ``offsets``); each waits for SyncStep2."""
+        at = [start_at + (offsets[i] if offsets else 0.0) for i in range(len(gids))]
         results = await asyncio.gather(
-            *(self._connect_one(gid, url, headers, timeout) for gid in gids)
+            *(self._connect_one(gid, url, headers, at[i], timeout) for i, gid in enumerate(gids))
         )
-        synced_at: list[float] = []
+        started: list[float] = []
+        synced: list[float] = []
         errors: list[str] = []
-        for gid, client, t, err in results:
+        for gid, client, t0, t1, err in results:
             if client is None:
                 errors.append(f"{gid}: {err}")
                 continue
-            synced_at.append(t)
+            started.append(t0)
+            synced.append(t1)
             self.clients[gid] = client
             self.group_of[gid] = group
-            client.on_update(lambda u, t, gid=gid: self.on_update(gid, u, t))
-            client.on_awareness(lambda e, gid=gid: self.on_awareness(gid, e))
-        self.reply(
-            "connected",
-            {
-                "started": started,
-                "synced_at": synced_at,
-                "errors": errors,
-                "client_ids": {
-                    gid: self.clients[gid].client_id for gid in gids if gid in self.clients
-                },
-            },
-        )
+            self.listen(gid, client)
+        self.reply("connected", {"started": started, "synced": synced, "errors": errors})
 
-    async def cmd_warm(self, url: str, headers: dict[str, str], group: str) -> None:
-        """One extra client that loads the room before the measured ones connect."""
+    async def cmd_warm(
+        self, url: str, headers: dict[str, str], group: str, seed: str | None
+    ) -> None:
+        """Load the room with one extra client before the measured ones connect.
+
+        ``seed`` (nbformat JSON) is written into rooms that start empty (the bare
+        servers), the way jupyter_server_ydoc loads the file (``YNotebook.set``); a
+        second client then checks that the server holds it.
+        """
+        doc: Doc[Any] | None = None
+        if seed is not None:
+            doc = Doc()
+            YNotebook(doc).set(json.loads(seed))
         client = await YClient.connect(
-            url, headers=headers, timeout=60, apply_updates=self.apply_updates
+            url, headers=headers, timeout=60, doc=doc, apply_updates=self.apply_updates
         )
         self.extra.setdefault(group, []).append(client)
+        check = await YClient.connect(url, headers=headers, timeout=60)
+        try:
+            await check.wait_until(lambda: len(notebook_cells(check.doc)) > 0, 10)
+        finally:
+            await check.close()
         self.reply("warm", client.client_id)
 
-    async def cmd_round(self, kind: str, k: int, sender: int, group: str) -> None:
-        expected = {gid for gid, g in self.group_of.items() if g == group and gid != sender}
-        rnd = Round(kind, k, sender, expected)
-        self.round = rnd
-        early = self.early.pop((kind, k), {})
-        for gid, t in early.items():
-            if gid in expected:
-                rnd.times[gid] = t
-        self.early.clear()
-        client = self.clients.get(sender)
-        if client is not None:
-            if kind == "E":
-                rnd.t_send = time.perf_counter()
-                append_text(client.doc, 0, f"#E{k};")
-            else:
-                rnd.t_send = time.perf_counter()
-                await client.set_awareness({"bench_k": k, "cursor": k % 97})
-        self.maybe_done(rnd)
-
-    async def cmd_collect_round(self) -> None:
-        """Report whatever arrived for the current round (after a timeout)."""
-        rnd = self.round
-        if rnd is None:
-            self.reply("partial", None, None, [])
-            return
-        rnd.replied = True
-        self.reply("partial", rnd.k, rnd.t_send, list(rnd.times.values()))
-
-    async def cmd_storm(self, schedule: list[tuple[float, int, int]]) -> None:
-        """Send ``#S<k>;`` edits at absolute times: ``(perf_counter_time, gid, k)``."""
-        self.storming = True
-        self.storm_sends = {}
-        self.storm_recv = []
-        self.reply("storm-armed")
-        for at, gid, k in schedule:
+    async def cmd_play(self, schedule: list[tuple[float, int, str, int]]) -> None:
+        """Send at absolute times: ``(perf_counter_time, gid, kind, k)``."""
+        self.playing = True
+        self.sends = {}
+        self.recv = []
+        self.reply("armed")
+        for at, gid, kind, k in schedule:
             delay = at - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
             client = self.clients.get(gid)
             if client is None or client.closed:
                 continue
-            self.storm_sends[k] = time.perf_counter()
-            append_text(client.doc, 0, f"#S{k};")
+            self.sends[(kind, k)] = time.perf_counter()
+            if kind == "E":
+                append_text(client.doc, 0, f"#K{k};")
+                continue
+            clock = self.clocks[gid] = self.clocks.get(gid, 0) + 1
+            state = {"bench_s": k, "cursor": {"head": k % 97}} if kind == "A" else {"bench_r": k}
+            await client.set_awareness(state, clock=clock)
 
-    async def cmd_storm_collect(self) -> None:
-        self.storming = False
-        self.reply("storm", self.storm_sends, self.storm_recv)
-        self.storm_sends = {}
-        self.storm_recv = []
+    async def cmd_play_collect(self) -> None:
+        self.playing = False
+        self.reply("played", self.sends, self.recv)
+        self.sends = {}
+        self.recv = []
 
     async def cmd_stats(self, group: str) -> None:
-        closed = [
-            gid for gid, c in self.clients.items() if c.closed and self.group_of[gid] == group
-        ]
+        closed = [g for g, c in self.clients.items() if c.closed and self.group_of[g] == group]
         codes = {gid: self.clients[gid].close_code for gid in closed}
         errors = [repr(c.last_error) for c in self.clients.values() if c.last_error]
         self.reply("stats", {"closed": closed, "codes": codes, "errors": errors[:5]})
@@ -249,8 +217,6 @@ class Worker:
             del self.group_of[gid]
         if warm:
             clients.extend(self.extra.pop(group, []))
-        self.round = None
-        self.early.clear()
         await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
         self.reply("closed", len(clients))
 
@@ -295,8 +261,9 @@ class Worker:
                 return time.perf_counter() - t0
 
             names = list(victims)
-            waits = [gone(o, victims[name].client_id) for name in names for o in obs]
-            flat = await asyncio.gather(*waits)
+            flat = await asyncio.gather(
+                *(gone(o, victims[name].client_id) for name in names for o in obs)
+            )
             out: dict[str, list[float | None]] = {
                 name: list(flat[i * len(obs) : (i + 1) * len(obs)]) for i, name in enumerate(names)
             }

@@ -85,7 +85,11 @@ async def _storm(
             def put(update: bytes) -> None:
                 writer.put(update)
 
-        doc.observe(lambda event: (made.append(time.perf_counter()), put(event.update)))
+        def on_change(event: pycrdt.TransactionEvent) -> None:
+            made.append(time.perf_counter())
+            put(event.update)
+
+        doc.observe(on_change)
         at_risk: list[int] = []
         end = time.monotonic() + seconds
         tick = interval / typists

@@ -1,0 +1,90 @@
+"""Joining: all N at the same instant (burst), and N spread over a window (a class).
+
+Each client opens the room's websocket and waits for the server's SyncStep2; a join's
+latency is that wait. "All synced" is the last client's SyncStep2 minus the instant
+the first client started.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from .config import Config
+from .pool import Pool
+from .room import Room, close
+from .stats import percentile, rss_bytes, summarize_ms
+
+
+def connect(pool: Pool, room: Room, window: float) -> dict[str, Any]:
+    """Connect the room's N clients: at once (``window`` 0) or evenly over ``window`` s."""
+    start_at = time.perf_counter() + 0.2
+    n = room.n
+    for w, gids in zip(room.workers, room.assignment, strict=True):
+        # Interleave the arrivals of all workers: client j of the room joins at j/N.
+        offsets = [window * room.gids.index(g) / n for g in gids] if window > 0 else None
+        pool.send(
+            w,
+            "connect",
+            url=room.spec.url,
+            headers=room.spec.headers,
+            gids=gids,
+            start_at=start_at,
+            group=room.label,
+            offsets=offsets,
+        )
+    got = pool.expect_many(room.workers, {"connected"}, 120 + window)
+    started: list[float] = []
+    synced: list[float] = []
+    errors: list[str] = []
+    for w, msg in got.items():
+        if msg is None:
+            errors.append(f"worker {w}: connect timed out")
+            continue
+        started.extend(msg[1]["started"])
+        synced.extend(msg[1]["synced"])
+        errors.extend(msg[1]["errors"])
+    if len(synced) != n:
+        raise RuntimeError(f"{room.label} N={n}: only {len(synced)} clients joined: {errors[:3]}")
+    waits = [b - a for a, b in zip(started, synced, strict=True)]
+    return {
+        "all_synced_ms": 1000 * (max(synced) - start_at),
+        "join_ms": summarize_ms(waits),
+    }
+
+
+def joins(pool: Pool, rooms: list[Room], cfg: Config, n: int) -> dict[str, dict[str, Any]]:
+    """Burst repetitions (alternating contenders), then one class-like wave each; the
+    clients of the wave stay connected for the phases after."""
+    bursts: dict[str, list[dict[str, Any]]] = {r.label: [] for r in rooms}
+    out: dict[str, dict[str, Any]] = {r.label: {} for r in rooms}
+    reps = cfg.burst_reps[n]
+    for rep in range(reps):
+        for room in rooms if rep % 2 == 0 else list(reversed(rooms)):
+            rss0 = rss_bytes(room.pid)
+            bursts[room.label].append(connect(pool, room, 0.0))
+            if rep == 0:
+                time.sleep(cfg.settle_seconds)
+                rss1 = rss_bytes(room.pid)
+                out[room.label]["rss"] = {
+                    "before_bytes": rss0,
+                    "after_bytes": rss1,
+                    "per_connection_bytes": (rss1 - rss0) / n,
+                }
+            close(pool, room, warm=False)
+            time.sleep(cfg.settle_seconds / 2)
+    for room in rooms:
+        runs = bursts[room.label]
+        alls = sorted(x["all_synced_ms"] for x in runs)
+        out[room.label]["burst"] = {
+            "all_synced_ms": percentile(alls, 50),
+            "all_synced_ms_runs": [x["all_synced_ms"] for x in runs],
+            "join_ms_p50_runs": [x["join_ms"].get("p50") for x in runs],
+        }
+    for room in rooms:
+        wave = connect(pool, room, cfg.join_window)
+        wave["window_s"] = cfg.join_window
+        wave["after_window_ms"] = wave["all_synced_ms"] - 1000 * cfg.join_window * (n - 1) / n
+        out[room.label]["wave"] = wave
+        time.sleep(cfg.settle_seconds)
+    return out
