@@ -72,12 +72,16 @@ def locations() -> list[Location]:
     config_dir = os.environ.get("JUPYTER_CONFIG_DIR")
     if config_dir:
         found.append(Location(Path(config_dir), recursive=True))
-    ipython = Path(os.environ.get("IPYTHONDIR") or home / ".ipython")
-    found += [
-        Location(ipython, "profile_*/startup/*"),
-        Location(ipython, "profile_*/*_config.py"),
-        Location(ipython, "profile_*/*_config.json"),
-    ]
+    for ipython in dict.fromkeys([home / ".ipython", Path(os.environ.get("IPYTHONDIR") or home)]):
+        if ipython == home:
+            continue  # no IPYTHONDIR
+        # IPython runs startup/*.py and *.ipy (its own README there runs nothing).
+        found += [
+            Location(ipython, "profile_*/startup/*.py"),
+            Location(ipython, "profile_*/startup/*.ipy"),
+            Location(ipython, "profile_*/*_config.py"),
+            Location(ipython, "profile_*/*_config.json"),
+        ]
     found += [Location(home, name) for name in SHELL_FILES]
     found += [Location(home / ".ssh", "authorized_keys*"), Location(home / ".ssh", "rc")]
     found.append(Location(Path(sys.prefix) / "etc" / "jupyter", recursive=True))
