@@ -12,6 +12,7 @@ from traitlets import Bool, Enum, Float, Int, Unicode, default
 
 from .access import LEVELS
 from .authorizer import adopt_authorizer
+from .guestcode import install_managers
 from .identity import adopt_identity_provider
 from .recovery import EVENTS_SCHEMA as RECOVERY_SCHEMA
 from .recovery import EVENTS_SCHEMA_ID as RECOVERY_SCHEMA_ID
@@ -154,6 +155,24 @@ class RTCPresence(ExtensionApp):
         sharing, which gives full access.""",
     )
 
+    kernel_hub_token = Bool(
+        False,
+        config=True,
+        help="""Give kernels and terminals the server's hub token ($JUPYTERHUB_API_TOKEN,
+        $JPY_API_TOKEN), as stock JupyterHub does. False (default): it is removed
+        from every kernel's and terminal's environment, the owner's too, so code a
+        guest runs cannot act with the server's credentials; notebooks that call the
+        hub API with that token stop working.""",
+    )
+    startup_check_interval = Float(
+        10.0,
+        config=True,
+        help="""Seconds between checks of the startup files (~/.jupyter, IPython startup,
+        shell rc files, etc/jupyter, sitecustomize, .pth files) once a guest with run
+        access came; changes are listed by GET /api/rtc-presence/startup-changes.
+        0 checks only when a guest leaves and when the owner asks.""",
+    )
+
     state: RTCState
 
     @property
@@ -218,6 +237,8 @@ class RTCPresence(ExtensionApp):
                 "enforcement, presence and instant removal of room connections are off; "
                 "identities, the sharing API and eviction of other connections still work."
             )
+        # Every extension is loaded now (jupyter_server_terminals makes its manager late).
+        install_managers(serverapp, self.state.processes)
         self.state.start()
         if self.state.hub_auth is not None:
             stop_gracefully_on_sigint(serverapp, self.log)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from ._version import __version__
+from .demo.options import add_arguments, from_arguments
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,26 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         "local process per user, sqlite) with rtc-presence, demo users alice, bob and carol "
         "sharing one password. Ctrl-C stops the hub, the proxy and every user server.",
     )
-    demo.add_argument("--ip", default="127.0.0.1", help="address to listen on (127.0.0.1)")
-    demo.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
-    demo.add_argument(
-        "--state-dir",
-        type=Path,
-        default=Path(".rtc-presence-demo"),
-        help="hub database, generated config and the users' homes (.rtc-presence-demo)",
-    )
-    demo.add_argument("--password", default="demo", help="password of every demo user (demo)")
-    demo.add_argument(
-        "--public-url",
-        default=None,
-        help="URL people open, if not http://IP:PORT/ (used in invite links)",
-    )
-    demo.add_argument(
-        "--log-level",
-        default="INFO",
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-        help="JupyterHub log level (INFO)",
-    )
+    add_arguments(demo)
     return parser
 
 
@@ -53,17 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "demo":
-        from .demo import DemoOptions, run_demo
+        from .demo.launcher import run_demo
 
-        options = DemoOptions(
-            ip=args.ip,
-            port=args.port,
-            state_dir=args.state_dir,
-            password=args.password,
-            public_url=args.public_url,
-            log_level=args.log_level,
-        )
-        return run_demo(options)
+        return run_demo(from_arguments(args))
     parser.print_help(sys.stderr)
     return 2
 

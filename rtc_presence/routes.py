@@ -10,6 +10,7 @@ from .ownerapi import (
     InviteHandler,
     InvitesHandler,
 )
+from .startupapi import StartupChangesHandler
 
 _USER = r"(?P<username>[^/]+)"
 
@@ -22,4 +23,5 @@ HANDLERS: list[tuple[str, type]] = [
     (r"/api/rtc-presence/guests", GuestsHandler),
     (rf"/api/rtc-presence/guests/{_USER}", GuestHandler),
     (rf"/api/rtc-presence/guests/{_USER}/allow", GuestAllowHandler),
+    (r"/api/rtc-presence/startup-changes", StartupChangesHandler),
 ]
