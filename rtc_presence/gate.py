@@ -260,6 +260,14 @@ class Gate:
             del self._people[name]
         return [name for name in self._people if self.role_of(name) == "guest"]
 
+    def is_known_socket(self, username: str) -> bool:
+        """Whether ``username`` has a websocket admitted (open or in its handshake)."""
+        person = self._people.get(username)
+        return person is not None and any(
+            not (s.ws_connection is not None and s.ws_connection.is_closing())
+            for s in person.sockets
+        )
+
     def is_online(self, username: str) -> bool:
         person = self._people.get(username)
         return person is not None and any(_is_open(s) for s in person.sockets)

@@ -249,8 +249,11 @@ class GuestHandler(OwnerHandler):
         rtc = self.rtc
         if rtc.gate.role_of(username) == "owner":
             raise web.HTTPError(400, "You cannot revoke yourself from your own server.")
-        # Cut off first (this server), then tell the hub: the person is out
-        # even if the hub call fails, and the error says so.
+        # The hub confirms these are the owner's own credentials (one read
+        # of the shares) before anything changes here.
+        await sharing.list_shares(token)
+        # Then cut off (this server) before telling the hub: the person is
+        # out even if the hub call fails, and the error says so.
         closed = rtc.gate.evict(username, by=self.current_user.username)
         rtc.notify_access()
         try:

@@ -3,7 +3,11 @@ websockets checked again when their handshake ends."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +21,7 @@ from rtc_presence.authorizer import RTCAuthorizerMixin
 from rtc_presence.closecodes import CloseCode
 from rtc_presence.gate import Gate
 from rtc_presence.pytest_plugin import RTCServer
+from rtc_presence.testing.waiting import until
 
 
 class _HubAuth:
@@ -115,3 +120,45 @@ def test_the_servers_authorizer_is_adopted_in_place(rtc_server: RTCServer) -> No
     authorizer = rtc_server.app.authorizer
     assert isinstance(authorizer, RTCAuthorizerMixin)
     assert rtc_server.app.web_app.settings["authorizer"] is authorizer
+
+
+async def test_a_kernel_socket_revoked_while_the_kernel_starts_closes_when_it_opens(
+    rtc_server: RTCServer, jp_kernel_dir: Path
+) -> None:
+    # A kernel that takes 3 s to start: bob's websocket is authenticated at
+    # once, but its handshake ends only when the kernel answers kernel_info.
+    spec = Path(jp_kernel_dir) / "slow"
+    spec.mkdir(parents=True, exist_ok=True)
+    boot = (
+        "import runpy, sys, time; time.sleep(3); "
+        "sys.argv = ['ipykernel_launcher', '-f', sys.argv[1]]; "
+        "runpy.run_module('ipykernel_launcher', run_name='__main__')"
+    )
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-c", boot, "{connection_file}"],
+                "display_name": "slow",
+                "language": "python",
+            }
+        )
+    )
+    resp = await rtc_server.request("alice", "POST", "api/kernels", body={"name": "slow"})
+    assert resp.status_code == 201, resp.text
+    kernel_id = resp.json()["id"]
+    gate = rtc_server.state.gate
+
+    async def bob_connects() -> tuple[int | None, str | None]:
+        async with rtc_server.ws(f"api/kernels/{kernel_id}/channels", "bob") as ws:
+            await ws.wait_closed()
+            return ws.close_code, ws.close_reason
+
+    connecting = asyncio.ensure_future(bob_connects())
+    await until(lambda: gate.is_known_socket("bob"), 10, "bob's kernel socket admitted")
+    assert not gate.is_online("bob")  # still in its handshake
+    assert gate.evict("bob", by="alice") == 0  # nothing open to close yet
+    code, reason = await asyncio.wait_for(connecting, timeout=30)
+    assert (code, reason) == (CloseCode.REVOKED, "access revoked")
+    # The owner's kernel is untouched.
+    kernels = (await rtc_server.request("alice", "GET", "api/kernels")).json()
+    assert [k["id"] for k in kernels] == [kernel_id]
