@@ -198,6 +198,8 @@ class RTCPresence(ExtensionApp):
         quiet_refused_requests(self.settings, identity_provider.log)
         # Global settings: the identity provider and the room handler read them.
         self.server.web_app.settings[SETTINGS_KEY] = self.state
+        # Extensions load in alphabetical order: jupyter_server_terminals' manager exists.
+        install_managers(self.server, self.state.processes)
         self._rooms_installed = self._install_rooms()
 
     def initialize_handlers(self) -> None:
@@ -237,7 +239,7 @@ class RTCPresence(ExtensionApp):
                 "enforcement, presence and instant removal of room connections are off; "
                 "identities, the sharing API and eviction of other connections still work."
             )
-        # Every extension is loaded now (jupyter_server_terminals makes its manager late).
+        # Again, idempotent: a terminal manager made by an extension loaded after us.
         install_managers(serverapp, self.state.processes)
         self.state.start()
         if self.state.hub_auth is not None:

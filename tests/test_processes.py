@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 from traitlets.config import Config
 
-from rtc_presence.guestcode import install_managers
 from rtc_presence.processes import HUB_TOKEN_VARS, ProcessLedger, TrackedKernels, TrackedTerminals
 from rtc_presence.proctable import (
     ENV_SESSION,
@@ -167,10 +166,7 @@ def server_token(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def ledger(rtc_server: RTCServer, server_token: None) -> ProcessLedger:
-    app = rtc_server.app
     ledger: ProcessLedger = rtc_server.state.processes
-    if not isinstance(app.kernel_manager, TrackedKernels):
-        install_managers(app, ledger)  # until app.py wires it (see the report)
     return ledger
 
 

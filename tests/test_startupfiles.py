@@ -15,12 +15,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from jupyter_server.utils import url_path_join
 
-from rtc_presence.guestcode import install_managers
 from rtc_presence.processes import TrackedKernels
 from rtc_presence.pytest_plugin import RTCServer
-from rtc_presence.startupapi import HANDLERS, StartupChangesHandler
 from rtc_presence.startupfiles import StartupWatch, diff, locations, scan
 from rtc_presence.testing.kernelclient import KernelChannel
 
@@ -104,13 +101,8 @@ async def test_watch_names_the_guests_with_run_access(home: Path) -> None:
 
 @pytest.fixture
 def served(rtc_server: RTCServer) -> RTCServer:
-    app = rtc_server.app
-    if not isinstance(app.kernel_manager, TrackedKernels):
-        install_managers(app, rtc_server.state.processes)  # until app.py wires it
-    rules = [r.target for r in app.web_app.wildcard_router.rules]
-    if StartupChangesHandler not in rules:  # until routes.py lists it
-        base = app.web_app.settings["base_url"]
-        app.web_app.add_handlers(".*$", [(url_path_join(base, p), h) for p, h in HANDLERS])
+    # The extension hooks the kernel manager when it starts (app.py).
+    assert isinstance(rtc_server.app.kernel_manager, TrackedKernels)
     return rtc_server
 
 
