@@ -1,5 +1,10 @@
 """Hub-side helper: the JupyterHub configuration that makes rtc-presence sharing work.
 
+Sharing scopes, access levels as custom scopes, a server token that cannot act as the
+owner, and revocation when a server stops or starts. Which scopes go where is
+:mod:`rtc_presence.hubscopes`; reading and composing the admin's config,
+:mod:`rtc_presence.hubconfig`.
+
 Use it from ``jupyterhub_config.py`` (or Zero to JupyterHub's ``hub.extraConfig``)::
 
     import rtc_presence.hub
@@ -21,29 +26,29 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from . import hubscopes
+from .hubconfig import MARK, is_lazy, materialize, spawner_sections
+from .hubscopes import (
+    DEFAULT_SERVER_TOKEN_SCOPES,
+    SERVER_TOKEN_NEEDS,
+    FORBIDDEN_SERVER_TOKEN_SCOPES,
+    NAME_SCOPE,
+    OWNER_OAUTH_SCOPES,
+    SHARING_SCOPE,
+)
+
 __all__ = [
+    "DEFAULT_SERVER_TOKEN_SCOPES",
     "FORBIDDEN_SERVER_TOKEN_SCOPES",
+    "NAME_SCOPE",
     "OWNER_OAUTH_SCOPES",
+    "SERVER_TOKEN_NEEDS",
     "SHARING_SCOPE",
     "configure",
     "revoke_server_access",
 ]
 
 log = logging.getLogger("rtc_presence.hub")
-
-#: Scope given to the sharing roles: a user may share their *own* servers.
-SHARING_SCOPE = "shares!user"
-
-#: Scopes the owner's browser OAuth token may hold (the hub intersects them with the
-#: scopes of whoever logs in, so a visitor never gets ``shares`` on someone else's server).
-OWNER_OAUTH_SCOPES: tuple[str, ...] = ("access:servers!server", "shares!server")
-
-#: Scopes that must never reach the server's own ``$JUPYTERHUB_API_TOKEN``: every visitor
-#: of a shared server can run code and read that variable.
-FORBIDDEN_SERVER_TOKEN_SCOPES: tuple[str, ...] = ("shares", "inherit")
-
-#: Marker attribute set on the hooks and callables this module installs (idempotence).
-_MARK = "__rtc_presence_wrapped__"
 
 Hook = Callable[[Any], Any]
 
@@ -55,8 +60,9 @@ def configure(
     revoke_on_start: bool = True,
     allowed_scopes_extra: Iterable[str] = (),
     sharing_roles: Iterable[str] = ("user",),
+    level_changes: bool = True,
 ) -> None:
-    """Configure a JupyterHub for rtc-presence sharing.
+    """Configure a JupyterHub for rtc-presence sharing and access levels.
 
     Parameters
     ----------
@@ -71,49 +77,77 @@ def configure(
         also covers servers that died while the hub was down. Default True. A server thus
         always starts with nobody else inside.
     allowed_scopes_extra:
-        Extra scopes added to ``Spawner.oauth_client_allowed_scopes``, next to
-        ``access:servers!server`` and ``shares!server`` (the scopes the owner's browser
-        token needs to manage sharing). Default none.
+        Extra scopes added to ``Spawner.oauth_client_allowed_scopes`` (the browser tokens
+        of everyone who opens a server). Default none. Sharing scopes are refused.
     sharing_roles:
-        Roles that receive ``shares!user`` (permission to share one's own servers).
-        Default ``("user",)``: every user. Any other name must be a role defined in
-        ``c.JupyterHub.load_roles`` before the call.
+        Roles that may share their own servers (``shares!user`` and every rtc-presence
+        scope ``!user``). Default ``("user",)``: every user. Any other name must be a role
+        defined in ``c.JupyterHub.load_roles`` before the call.
+    level_changes:
+        Give the sharing roles and the owner's browser token ``read:users:name``, which
+        JupyterHub requires to add a scope to an existing share by user name: changing a
+        guest's level (``PATCH /api/rtc-presence/guests/<name>``) grants the new level's
+        scope before it revokes the old one. It lets users look up whether a user name
+        exists (not list users). False: a guest keeps the level of their invite link.
+        Default True.
 
     What it changes, composing with what the admin already set:
 
-    * ``c.JupyterHub.load_roles``: the sharing roles get ``shares!user``. An existing
-      ``user`` role keeps its scopes (``shares!user`` is appended); without one, the
-      default user scopes ``["self"]`` plus ``shares!user`` are used, or, when the admin
-      uses ``c.JupyterHub.extra_user_scopes`` instead, ``shares!user`` is added there.
-      Other roles are untouched.
+    * ``c.JupyterHub.custom_scopes``: rtc-presence's access levels
+      (``custom:rtc-presence:view|edit|run``) and access terms
+      (``custom:rtc-presence:for-<seconds>``), with plain descriptions (the hub's
+      accept and authorize pages show them). An admin's own entry for one is kept.
+    * ``c.JupyterHub.load_roles``: the sharing roles get ``shares!user`` and each custom
+      scope ``!user`` (so the owner holds the levels they grant). An existing ``user``
+      role keeps its scopes; without one, the default user scopes ``["self"]`` are kept,
+      or, when the admin uses ``c.JupyterHub.extra_user_scopes`` instead, the scopes are
+      added there. Other roles are untouched.
     * ``c.Spawner.oauth_client_allowed_scopes`` (and the same key of any spawner class
-      section that sets it): the owner scopes above are merged in; a callable is wrapped.
+      section that sets it): ``access:servers!server``, ``shares!server`` and each custom
+      scope ``!server`` are merged in; a callable is wrapped. The hub intersects them with
+      each person's own permissions: the owner gets sharing and every level, a guest the
+      level of their share.
+    * ``c.Spawner.server_token_scopes``: ``["users:activity!user", "read:shares!server"]``
+      when unset or empty (the hub's default, the ``server`` role, has
+      ``access:servers!server``, which lets any kernel or terminal act as the owner on
+      the server). ``read:shares!server`` lets the server read its guests' levels from
+      their shares (JupyterHub 6 does not put them in the guests' tokens). An admin's
+      list or callable is kept (``read:shares!server`` added), refused when it holds
+      ``access:servers``, ``shares``, ``tokens`` or ``inherit``.
     * ``c.Spawner.pre_spawn_hook`` / ``post_stop_hook`` (and the same keys of any spawner
       class section that sets them): wrapped, the admin's hook (sync or async) still runs.
 
-    It sets nothing else. It refuses (``ValueError``) a configuration in which the server's
-    own token (``Spawner.server_token_scopes``, or the ``server`` role when that is unset)
-    would hold a sharing scope; a callable ``server_token_scopes`` is checked at each spawn
-    and the spawn fails when it asks for one. Calling ``configure`` twice is harmless.
+    It sets nothing else. A refused configuration raises ``ValueError`` and is left as it
+    was; a callable ``server_token_scopes`` is checked at each spawn and the spawn fails
+    when it asks for a refused scope. Calling ``configure`` twice is harmless.
     """
     roles = list(sharing_roles)
     extra = list(allowed_scopes_extra)
-    owner_scopes = [*OWNER_OAUTH_SCOPES, *extra]
-    sections = _spawner_sections(c)
+    sections = spawner_sections(c)
 
     # Validate everything first: a refused configuration is left as it was.
-    _check_scopes_allowed(extra, "allowed_scopes_extra")
-    _check_server_role(c)
-    _check_sharing_roles(c, roles)
+    hubscopes.check_extra_scopes(extra, "allowed_scopes_extra")
+    hubscopes.check_server_role(c)
+    hubscopes.check_sharing_roles(c, roles)
+    hubscopes.check_custom_scopes(c)
     for section in sections:
         current = section.get("server_token_scopes", None)
         if current is not None and not callable(current):
-            _check_scopes_allowed(list(_materialize(current, [])), "Spawner.server_token_scopes")
-
-    _add_sharing_scope(c, roles)
+            hubscopes.check_server_token_scopes(
+                list(materialize(current, [])), "Spawner.server_token_scopes"
+            )
     for section in sections:
-        _merge_oauth_scopes(section, owner_scopes)
-        _guard_server_token_scopes(section)
+        for key in ("pre_spawn_hook", "post_stop_hook"):
+            hook = section.get(key, None)
+            if hook is not None and not is_lazy(hook) and not callable(hook):
+                raise ValueError(f"{key} must be callable, got {hook!r}")
+
+    hubscopes.add_custom_scopes(c)
+    hubscopes.add_role_scopes(c, roles, hubscopes.role_scopes(level_changes=level_changes))
+    owner_scopes = hubscopes.owner_oauth_scopes(extra, level_changes=level_changes)
+    for section in sections:
+        hubscopes.merge_oauth_scopes(section, owner_scopes)
+        hubscopes.limit_server_token(section, is_base=section is c.Spawner)
         if revoke_on_start:
             _wrap_hook(section, "pre_spawn_hook", "server starting")
         if revoke_on_stop:
@@ -190,7 +224,7 @@ def _revoking_hook(admin_hook: Hook | None, reason: str, *, revoke_first: bool) 
         if error is not None:
             raise error
 
-    setattr(hook, _MARK, True)
+    setattr(hook, MARK, True)
     if admin_hook is not None:
         hook.__wrapped__ = admin_hook  # type: ignore[attr-defined]
     hook.__name__ = f"rtc_presence_{'pre_spawn' if revoke_first else 'post_stop'}_hook"
@@ -199,174 +233,13 @@ def _revoking_hook(admin_hook: Hook | None, reason: str, *, revoke_first: bool) 
 
 def _wrap_hook(section: Any, key: str, reason: str) -> None:
     current = section.get(key, None)
-    if _is_lazy(current):
+    if is_lazy(current):
         current = None
-    if current is not None and getattr(current, _MARK, False):
+    if current is not None and getattr(current, MARK, False):
         return
     if current is not None and not callable(current):
         raise ValueError(f"{key} must be callable, got {current!r}")
     section[key] = _revoking_hook(current, reason, revoke_first=key == "pre_spawn_hook")
-
-
-# ---------------------------------------------------------------- roles and scopes
-
-
-def _add_sharing_scope(c: Any, roles: list[str]) -> None:
-    hub = c.JupyterHub
-    load_roles: list[dict[str, Any]] = (
-        _materialize(hub["load_roles"], []) if "load_roles" in hub else []
-    )
-    load_roles = [dict(role) for role in load_roles]
-    by_name = {role.get("name"): role for role in load_roles}
-    for name in roles:
-        role = by_name.get(name)
-        if role is None:
-            extra = set()
-            if "extra_user_scopes" in hub:
-                extra = set(_materialize(hub["extra_user_scopes"], set()))
-            if extra:
-                # The admin extends the default user role through extra_user_scopes; a
-                # `user` entry in load_roles would make the hub ignore that setting.
-                hub["extra_user_scopes"] = {*extra, SHARING_SCOPE}
-                continue
-            role = {"name": "user", "scopes": ["self"]}
-            load_roles.append(role)
-            by_name[name] = role
-        scopes = list(role.get("scopes", ["self"] if name == "user" else []))
-        if SHARING_SCOPE not in scopes:
-            scopes.append(SHARING_SCOPE)
-        role["scopes"] = scopes
-    hub["load_roles"] = load_roles
-
-
-def _check_sharing_roles(c: Any, roles: list[str]) -> None:
-    hub = c.JupyterHub
-    defined = (
-        {r.get("name") for r in _materialize(hub["load_roles"], [])}
-        if "load_roles" in hub
-        else set()
-    )
-    missing = [name for name in roles if name != "user" and name not in defined]
-    if missing:
-        raise ValueError(
-            f"sharing role(s) {missing} not defined in c.JupyterHub.load_roles;"
-            " define them before calling rtc_presence.hub.configure(c)"
-        )
-
-
-def _compose_scopes(section: Any, key: str, transform: Callable[[list[str]], list[str]]) -> None:
-    """Pass the admin's ``key`` setting through ``transform``.
-
-    The setting may be a list or a (sync or async) callable of the spawner;
-    a callable is wrapped once (marked), so ``configure`` is idempotent.
-    """
-    current = section.get(key, [])
-    if _is_lazy(current):
-        current = _materialize(current, [])
-    if not callable(current):
-        section[key] = transform(list(current))
-        return
-    if getattr(current, _MARK, False):
-        return
-    admin_callable = current
-
-    async def scopes(spawner: Any) -> list[str]:
-        result = admin_callable(spawner)
-        if inspect.isawaitable(result):
-            result = await result
-        return transform(list(result or []))
-
-    scopes.__name__ = key
-    setattr(scopes, _MARK, True)
-    section[key] = scopes
-
-
-def _merge_oauth_scopes(section: Any, owner_scopes: list[str]) -> None:
-    _compose_scopes(
-        section, "oauth_client_allowed_scopes", lambda scopes: _union(scopes, owner_scopes)
-    )
-
-
-def _guard_server_token_scopes(section: Any) -> None:
-    if "server_token_scopes" not in section:
-        return
-
-    def checked(scopes: list[str]) -> list[str]:
-        _check_scopes_allowed(scopes, "Spawner.server_token_scopes")
-        return scopes
-
-    _compose_scopes(section, "server_token_scopes", checked)
-
-
-def _check_server_role(c: Any) -> None:
-    """The default server token gets the ``server`` role's scopes: keep sharing out."""
-    hub = c.JupyterHub
-    if "load_roles" not in hub:
-        return
-    for role in _materialize(hub["load_roles"], []):
-        if role.get("name") == "server" and "scopes" in role:
-            _check_scopes_allowed(list(role["scopes"]), "the 'server' role")
-
-
-def _check_scopes_allowed(scopes: Iterable[str], where: str) -> None:
-    bad = [s for s in scopes if s.partition("!")[0] in FORBIDDEN_SERVER_TOKEN_SCOPES]
-    if bad:
-        raise ValueError(
-            f"rtc-presence: {where} must not contain {bad}: the server's own token"
-            " ($JUPYTERHUB_API_TOKEN) is readable by every visitor of a shared server,"
-            " so it must never be able to share (or inherit the owner's right to share)."
-        )
-
-
-# ---------------------------------------------------------------- config plumbing
-
-
-def _spawner_sections(c: Any) -> list[Any]:
-    """``c.Spawner`` plus every other section that sets a spawner key we manage.
-
-    Subclass sections (``c.KubeSpawner.pre_spawn_hook``) win over ``c.Spawner``, so a hook
-    or scope list set there must be composed too, or it would silently drop ours.
-    """
-    keys = (
-        "pre_spawn_hook",
-        "post_stop_hook",
-        "oauth_client_allowed_scopes",
-        "server_token_scopes",
-    )
-    sections = [c.Spawner]
-    for name, section in list(c.items()):
-        if name in ("Spawner", "JupyterHub") or not _is_section(section):
-            continue
-        if any(key in section for key in keys):
-            sections.append(section)
-    return sections
-
-
-def _is_section(value: Any) -> bool:
-    from traitlets.config import Config
-
-    return isinstance(value, Config)
-
-
-def _is_lazy(value: Any) -> bool:
-    from traitlets.config.loader import LazyConfigValue
-
-    return isinstance(value, LazyConfigValue)
-
-
-def _materialize(value: Any, initial: Any) -> Any:
-    """Turn a ``LazyConfigValue`` (``c.X.y.append(...)`` on an unset key) into its value."""
-    if _is_lazy(value):
-        return value.get_value(initial)
-    return value
-
-
-def _union(first: list[str], second: Iterable[str]) -> list[str]:
-    out = list(first)
-    for item in second:
-        if item not in out:
-            out.append(item)
-    return out
 
 
 def _spawner_log(spawner: Any) -> logging.Logger | logging.LoggerAdapter[logging.Logger]:

@@ -1,28 +1,52 @@
 """The owner's sharing service, on top of JupyterHub's sharing REST API.
 
 The hub stays the source of truth: every call forwards the *caller's own*
-hub token (the owner's browser OAuth token, which has ``shares!server`` when
-the hub is set up with :func:`rtc_presence.hub.configure`). This server never
-holds a privileged hub token.
+hub token (the owner's browser OAuth token, which has ``shares!server`` and
+every access-level scope when the hub is set up with
+:func:`rtc_presence.hub.configure`). This server never holds a privileged hub
+token. Access levels travel as custom scopes on share codes and shares
+(:mod:`rtc_presence.access`); the hub refuses a scope the owner's token lacks.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
+from .access import (
+    LEVELS,
+    SCOPE_PREFIX,
+    Access,
+    duration_from_scopes,
+    duration_scope,
+    level_from_scopes,
+    scope,
+)
 
-class SharingError(Exception):
-    """A hub failure turned into an answer the UI can show."""
+
+class SharingError(web.HTTPError):
+    """A hub failure turned into an answer the UI can show.
+
+    A tornado ``HTTPError`` (status and message reach the client as JSON through
+    jupyter_server's ``APIHandler.write_error``); ``status`` and ``message`` are kept
+    for the owner API's own error writer.
+    """
 
     def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
+        super().__init__(status, message)
         self.status = status
         self.message = message
+
+    def __str__(self) -> str:
+        return self.message
 
 
 @dataclass(frozen=True)
@@ -33,12 +57,21 @@ class HubTarget:
     owner: str
     server_name: str = ""
 
+    @property
+    def server(self) -> str:
+        """``owner/name`` as the hub writes it in scope filters (``alice/``)."""
+        return f"{self.owner}/{self.server_name}"
+
     def url(self, collection: str, query: dict[str, str] | None = None) -> str:
         base = self.api_url.rstrip("/")
         path = (
             f"{base}/{collection}/{quote(self.owner, safe='')}/{quote(self.server_name, safe='')}"
         )
         return path + ("?" + urlencode(query) if query else "")
+
+    def filtered(self, name: str) -> str:
+        """``name`` filtered to this server, as the hub stores it on shares."""
+        return f"{name}!server={self.server}"
 
 
 _HUB_STATUS_MESSAGES = {
@@ -54,6 +87,10 @@ _HUB_STATUS_MESSAGES = {
     ),
     404: (404, "The hub does not know this share, link or server."),
 }
+
+#: The hub's 403 when the owner's token may not add a scope to a share by user name
+#: (apihandlers/shares.py: ``read:users:name!user=<guest>`` is required).
+_NAME_SCOPE_REFUSAL = "read:users:name"
 
 
 class HubSharing:
@@ -93,6 +130,18 @@ class HubSharing:
             mapped_status, message = _HUB_STATUS_MESSAGES.get(
                 status, (502, f"The hub answered {status}.")
             )
+            if status == 403 and _NAME_SCOPE_REFUSAL in detail:
+                message = (
+                    "The hub refused to change this person's access level: owners need"
+                    " the read:users:name permission for it (ask your administrator:"
+                    " rtc_presence.hub.configure(c, level_changes=True))."
+                )
+            elif status == 403 and "permission to grant" in detail:
+                message = (
+                    "The hub refused: your session may not grant this access level. Ask"
+                    " your administrator to set up access levels"
+                    " (rtc_presence.hub.configure in jupyterhub_config.py)."
+                )
             if detail and status not in (401, 403):
                 message = f"{message} ({detail})"
             raise SharingError(mapped_status, message) from None
@@ -109,10 +158,19 @@ class HubSharing:
 
     # -- invite links (share codes) ----------------------------------------
 
-    async def create_code(self, token: str, expires_in: int) -> dict[str, Any]:
-        result: dict[str, Any] = await self._call(
-            token, "POST", "share-codes", body={"expires_in": expires_in}
-        )
+    def code_scopes(self, access: Access, access_for: int | None = None) -> list[str]:
+        """The scopes of an invite link: open this server, at ``access``, for a term."""
+        scopes = [self.target.filtered("access:servers"), self.target.filtered(scope(access))]
+        if access_for is not None:
+            scopes.append(self.target.filtered(duration_scope(access_for)))
+        return scopes
+
+    async def create_code(
+        self, token: str, expires_in: int, access: Access = "run", access_for: int | None = None
+    ) -> dict[str, Any]:
+        """A new invite link at ``access`` (kept ``access_for`` seconds after accepting)."""
+        body = {"expires_in": expires_in, "scopes": self.code_scopes(access, access_for)}
+        result: dict[str, Any] = await self._call(token, "POST", "share-codes", body=body)
         return result
 
     async def list_codes(self, token: str) -> list[dict[str, Any]]:
@@ -135,6 +193,44 @@ class HubSharing:
     async def revoke_all(self, token: str) -> None:
         await self._call(token, "DELETE", "shares")
 
+    async def set_level(self, token: str, username: str, access: Access) -> dict[str, Any]:
+        """Move ``username``'s existing share to ``access``; return the share.
+
+        The new level's scope is granted first (``POST /shares`` unions scopes), then the
+        other level scopes are revoked (``PATCH /shares`` with ``scopes``): at no moment
+        does the share hold no level (which would read as ``unscoped_access``) or a level
+        higher than both the old and the new one, and a downgrade leaves no higher scope.
+        Only the level scope is granted, never ``access:servers``: a share revoked
+        meanwhile does not come back as access. 404 when ``username`` has no share.
+        """
+        share = await self.find_share(token, username)
+        if share is None:
+            raise SharingError(404, f"{username} has no access to this server.")
+        held = set(share.get("scopes") or [])
+        wanted = self.target.filtered(scope(access))
+        if wanted not in held:
+            share = await self._call(
+                token, "POST", "shares", body={"user": username, "scopes": [wanted]}
+            )
+            held = set(share.get("scopes") or []) if isinstance(share, dict) else held | {wanted}
+        others = sorted(s for s in held if _is_level_scope(s) and s != wanted)
+        if others:
+            share = await self._call(
+                token, "PATCH", "shares", body={"user": username, "scopes": others}
+            )
+            if not isinstance(share, dict) or not share:
+                # The hub deleted the share: it was revoked meanwhile.
+                raise SharingError(404, f"{username} has no access to this server any more.")
+        result: dict[str, Any] = share
+        return result
+
+    async def find_share(self, token: str, username: str) -> dict[str, Any] | None:
+        """``username``'s share of this server, or None."""
+        for share in await self.list_shares(token):
+            if (share.get("user") or {}).get("name") == username:
+                return share
+        return None
+
     async def _paged(self, token: str, collection: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         offset = 0
@@ -153,6 +249,109 @@ class HubSharing:
         return items
 
 
+class ShareScopes:
+    """The scopes of each person's share of this server, read by the server itself.
+
+    JupyterHub 6 never puts a share's custom scopes into the guest's OAuth token for
+    the server: ``OAuthAuthorizeHandler`` resolves the scopes the server's client asks
+    for against the guest's *roles* only (jupyterhub/apihandlers/auth.py), and shares
+    are added at request time only to scopes the token already holds
+    (``scopes.get_scopes_for``). A guest's token model therefore never says their level
+    (pinned by ``tests/test_hub_levels.py``). The share does: this reads
+    ``GET /shares/{owner}/{server}`` with the server's own token, which
+    :func:`rtc_presence.hub.configure` gives ``read:shares!server`` (read-only).
+
+    One listing serves every guest; it is read again when older than ``max_age``
+    seconds, or sooner (at most once per ``min_interval`` seconds) for a name it does
+    not hold yet (a person who just accepted a link). Concurrent callers share one call.
+    """
+
+    def __init__(
+        self,
+        sharing: HubSharing,
+        token: str,
+        *,
+        max_age: float = 5.0,
+        min_interval: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.sharing = sharing
+        self.token = token
+        self.max_age = max_age
+        self.min_interval = min_interval
+        self.clock = clock
+        self.shares: dict[str, list[str]] | None = None
+        self.fetched_at: float | None = None
+        self.retry_at: float | None = None
+        self.calls = 0
+        self._inflight: asyncio.Future[None] | None = None
+
+    async def of(self, username: str) -> list[str] | None:
+        """The scopes of ``username``'s share; ``[]`` when they have none (access by a
+        role or a group share); None when the hub has never answered (fail closed)."""
+        if self._stale(username):
+            await self.refresh()
+        if self.shares is None:
+            return None
+        return list(self.shares.get(username, []))
+
+    def _stale(self, username: str) -> bool:
+        now = self.clock()
+        if self.retry_at is not None and now < self.retry_at:
+            return False  # the hub failed a moment ago
+        if self.fetched_at is None:
+            return True
+        age = now - self.fetched_at
+        known = self.shares is not None and username in self.shares
+        return age >= self.max_age or (not known and age >= self.min_interval)
+
+    def invalidate(self) -> None:
+        """The next lookup asks the hub (after a change this server made)."""
+        self.fetched_at = None
+        self.retry_at = None
+
+    async def refresh(self) -> None:
+        """Read the shares again; on a hub failure keep the last answer."""
+        if self._inflight is not None:
+            await asyncio.shield(self._inflight)
+            return
+        self._inflight = asyncio.get_running_loop().create_future()
+        try:
+            self.calls += 1
+            shares = await self.sharing.list_shares(self.token)
+            self.shares = {
+                str(user["name"]): list(share.get("scopes") or [])
+                for share in shares
+                if isinstance(user := share.get("user"), dict) and user.get("name")
+            }
+            self.fetched_at = self.clock()
+            self.retry_at = None
+        except SharingError:
+            # The last answer stands (none yet: callers get None and fail closed);
+            # the hub is asked again after min_interval, not on every request.
+            self.retry_at = self.clock() + self.min_interval
+        finally:
+            self._inflight.set_result(None)
+            self._inflight = None
+
+
+def _is_level_scope(held: str) -> bool:
+    return held.startswith(SCOPE_PREFIX) and held[len(SCOPE_PREFIX) :].partition("!")[0] in LEVELS
+
+
+def share_level(share: dict[str, Any], default: Access | None = None) -> Access | None:
+    """The access level a hub share (``GET /shares`` item) carries; ``default`` when it
+    carries none (made outside rtc-presence: ``c.RTCPresence.unscoped_access``)."""
+    return level_from_scopes(share.get("scopes") or [], _server_of(share), default)
+
+
+def _server_of(item: dict[str, Any]) -> str:
+    """``owner/name`` of a hub share or share code model (its ``server`` field)."""
+    server = item.get("server") or {}
+    owner = (server.get("user") or {}).get("name") or ""
+    return f"{owner}/{server.get('name') or ''}"
+
+
 def _hub_message(body: bytes) -> str:
     try:
         data = json.loads(body)
@@ -162,14 +361,24 @@ def _hub_message(body: bytes) -> str:
     return str(message)[:300] if message else ""
 
 
-def invite_model(code: dict[str, Any], public_base: str | None = None) -> dict[str, Any]:
-    """Our view of a hub share code (the code itself only when just created)."""
+def invite_model(
+    code: dict[str, Any], public_base: str | None = None, unscoped_access: Access = "run"
+) -> dict[str, Any]:
+    """Our view of a hub share code (the code itself only when just created).
+
+    ``access`` is the level its scopes carry (``unscoped_access`` for a link made with
+    the hub's API directly), ``access_for`` its term in seconds or None.
+    """
+    server = _server_of(code)
+    scopes = code.get("scopes") or []
     model: dict[str, Any] = {
         "id": code.get("id"),
         "created_at": code.get("created_at"),
         "expires_at": code.get("expires_at"),
         "uses": code.get("exchange_count", 0),
         "last_used": code.get("last_exchanged_at"),
+        "access": level_from_scopes(scopes, server, unscoped_access),
+        "access_for": duration_from_scopes(scopes, server),
     }
     if code.get("code"):
         url = code.get("full_accept_url")

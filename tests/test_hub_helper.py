@@ -17,10 +17,25 @@ import pytest
 from traitlets.config import Config
 
 import rtc_presence.hub as hubmod
+from rtc_presence.access import DESCRIPTIONS, LEVELS, all_scopes, scope
 from rtc_presence.hub import configure, revoke_server_access
 from rtc_presence.testing.hubclient import DemoHub, HubBrowser, HubClientError
 
 REPO = Path(__file__).resolve().parents[1]
+
+#: rtc-presence's custom scopes (levels and access terms), as the contract names them.
+CUSTOM = list(all_scopes())
+#: What a sharing role gets on top of its own scopes.
+ROLE_ADDED = ["shares!user", *(f"{s}!user" for s in CUSTOM), "read:users:name"]
+#: What $JUPYTERHUB_API_TOKEN gets by default: post activity, read the server's shares.
+SERVER_TOKEN = ["users:activity!user", "read:shares!server"]
+#: Every server's oauth_client_allowed_scopes.
+OAUTH = [
+    "access:servers!server",
+    "shares!server",
+    *(f"{s}!server" for s in CUSTOM),
+    "read:users:name",
+]
 
 
 def user_role(c: Config) -> dict[str, Any]:
@@ -38,13 +53,60 @@ def test_defaults_set_only_what_sharing_needs() -> None:
     c = Config()
     configure(c)
     assert set_keys(c) == {
-        "JupyterHub": {"load_roles"},
-        "Spawner": {"oauth_client_allowed_scopes", "pre_spawn_hook", "post_stop_hook"},
+        "JupyterHub": {"load_roles", "custom_scopes"},
+        "Spawner": {
+            "oauth_client_allowed_scopes",
+            "server_token_scopes",
+            "pre_spawn_hook",
+            "post_stop_hook",
+        },
     }
-    assert c.JupyterHub.load_roles == [{"name": "user", "scopes": ["self", "shares!user"]}]
-    assert c.Spawner.oauth_client_allowed_scopes == ["access:servers!server", "shares!server"]
+    assert c.JupyterHub.load_roles == [{"name": "user", "scopes": ["self", *ROLE_ADDED]}]
+    assert c.Spawner.oauth_client_allowed_scopes == OAUTH
+    assert c.Spawner.server_token_scopes == SERVER_TOKEN
     assert callable(c.Spawner.pre_spawn_hook)
     assert callable(c.Spawner.post_stop_hook)
+
+
+def test_access_levels_are_custom_scopes_with_plain_descriptions() -> None:
+    c = Config()
+    configure(c)
+    for level in LEVELS:
+        name = f"custom:rtc-presence:{level}"
+        assert scope(level) == name
+        assert c.JupyterHub.custom_scopes[name] == {"description": DESCRIPTIONS[level]}
+        assert f"{name}!user" in user_role(c)["scopes"]
+        assert f"{name}!server" in c.Spawner.oauth_client_allowed_scopes
+    assert c.JupyterHub.custom_scopes["custom:rtc-presence:for-3600"]["description"]
+    assert set(c.JupyterHub.custom_scopes) == set(CUSTOM)
+
+
+def test_admin_custom_scopes_are_kept() -> None:
+    c = Config()
+    mine = {"custom:site:grade": {"description": "Grade"}}
+    ours = {"custom:rtc-presence:view": {"description": "Voir sans modifier."}}
+    c.JupyterHub.custom_scopes = {**mine, **ours}
+    configure(c)
+    assert c.JupyterHub.custom_scopes["custom:site:grade"] == mine["custom:site:grade"]
+    assert (
+        c.JupyterHub.custom_scopes["custom:rtc-presence:view"] == ours["custom:rtc-presence:view"]
+    )
+    assert c.JupyterHub.custom_scopes["custom:rtc-presence:edit"] == {
+        "description": DESCRIPTIONS["edit"]
+    }
+    c = Config()
+    c.JupyterHub.custom_scopes = ["custom:site:grade"]
+    with pytest.raises(ValueError, match="custom_scopes must be a dict"):
+        configure(c)
+
+
+def test_level_changes_can_be_turned_off() -> None:
+    """Without read:users:name the hub cannot add a scope to a share by user name."""
+    c = Config()
+    configure(c, level_changes=False)
+    assert "read:users:name" not in user_role(c)["scopes"]
+    assert "read:users:name" not in c.Spawner.oauth_client_allowed_scopes
+    assert "custom:rtc-presence:run!server" in c.Spawner.oauth_client_allowed_scopes
 
 
 def test_existing_user_role_is_extended_and_other_roles_untouched() -> None:
@@ -57,7 +119,7 @@ def test_existing_user_role_is_extended_and_other_roles_untouched() -> None:
     configure(c)
     assert user_role(c) == {
         "name": "user",
-        "scopes": ["self", "access:services", "shares!user"],
+        "scopes": ["self", "access:services", *ROLE_ADDED],
         "description": "mine",
     }
     assert c.JupyterHub.load_roles[1] == teachers
@@ -67,7 +129,7 @@ def test_user_role_without_scopes_keeps_the_default_self() -> None:
     c = Config()
     c.JupyterHub.load_roles = [{"name": "user", "description": "everyone"}]
     configure(c)
-    assert user_role(c)["scopes"] == ["self", "shares!user"]
+    assert user_role(c)["scopes"] == ["self", *ROLE_ADDED]
 
 
 def test_lazy_append_to_load_roles_is_kept() -> None:
@@ -82,7 +144,7 @@ def test_extra_user_scopes_are_extended_instead_of_overriding_the_user_role() ->
     c = Config()
     c.JupyterHub.extra_user_scopes = {"access:services"}
     configure(c)
-    assert c.JupyterHub.extra_user_scopes == {"access:services", "shares!user"}
+    assert c.JupyterHub.extra_user_scopes == {"access:services", *ROLE_ADDED}
     assert [r["name"] for r in c.JupyterHub.load_roles] == []
 
 
@@ -91,7 +153,7 @@ def test_custom_sharing_role() -> None:
     c.JupyterHub.load_roles = [{"name": "sharers", "scopes": [], "groups": ["team"]}]
     configure(c, sharing_roles=["sharers"])
     assert c.JupyterHub.load_roles == [
-        {"name": "sharers", "scopes": ["shares!user"], "groups": ["team"]}
+        {"name": "sharers", "scopes": ROLE_ADDED, "groups": ["team"]}
     ]
     with pytest.raises(ValueError, match="not defined"):
         configure(Config(), sharing_roles=["nobody"])
@@ -104,7 +166,7 @@ def test_admin_oauth_scopes_are_merged() -> None:
     assert c.Spawner.oauth_client_allowed_scopes == [
         "read:users:name",
         "access:servers!server",
-        "shares!server",
+        *[s for s in OAUTH if s not in ("read:users:name", "access:servers!server")],
         "read:users:groups!user",
     ]
 
@@ -122,7 +184,7 @@ async def test_admin_oauth_scopes_callable_is_wrapped(kind: str) -> None:
     configure(c)
     spawner = SimpleNamespace(user=SimpleNamespace(name="alice"))
     scopes = await c.Spawner.oauth_client_allowed_scopes(spawner)
-    assert scopes == ["read:users:name!user=alice", "access:servers!server", "shares!server"]
+    assert scopes == ["read:users:name!user=alice", *OAUTH]
 
 
 def test_configure_twice_is_harmless() -> None:
@@ -130,8 +192,10 @@ def test_configure_twice_is_harmless() -> None:
     configure(c)
     hooks = (c.Spawner.pre_spawn_hook, c.Spawner.post_stop_hook)
     configure(c)
-    assert user_role(c)["scopes"] == ["self", "shares!user"]
-    assert c.Spawner.oauth_client_allowed_scopes == ["access:servers!server", "shares!server"]
+    assert user_role(c)["scopes"] == ["self", *ROLE_ADDED]
+    assert c.Spawner.oauth_client_allowed_scopes == OAUTH
+    assert c.Spawner.server_token_scopes == SERVER_TOKEN
+    assert len(c.JupyterHub.custom_scopes) == len(CUSTOM)
     assert (c.Spawner.pre_spawn_hook, c.Spawner.post_stop_hook) == hooks
 
 
@@ -147,12 +211,32 @@ def test_revoke_hooks_can_be_turned_off() -> None:
 
 @pytest.mark.parametrize(
     "scopes",
-    [["inherit"], ["users:activity!user", "shares!user"], ["shares"], ["shares!server"]],
+    [
+        ["inherit"],
+        ["users:activity!user", "shares!user"],
+        ["shares"],
+        ["shares!server"],
+        ["users:shares!user"],
+        # the token must not open the server it belongs to (issue 13: owner by proxy) ...
+        ["users:activity!user", "access:servers!server"],
+        ["access:servers"],
+        # ... nor mint a token that could
+        ["users:activity!user", "tokens!user"],
+    ],
 )
-def test_server_token_may_never_share(scopes: list[str]) -> None:
+def test_server_token_may_never_share_nor_act_as_the_owner(scopes: list[str]) -> None:
     c = Config()
     c.Spawner.server_token_scopes = scopes
-    with pytest.raises(ValueError, match="JUPYTERHUB_API_TOKEN"):
+    with pytest.raises(ValueError, match="JUPYTERHUB_API_TOKEN") as info:
+        configure(c)
+    assert "every kernel and terminal" in str(info.value)
+    assert scopes[-1] in str(info.value)
+
+
+def test_server_token_error_says_why() -> None:
+    c = Config()
+    c.Spawner.server_token_scopes = ["users:activity!user", "access:servers!server"]
+    with pytest.raises(ValueError, match="open the owner's server as the owner"):
         configure(c)
 
 
@@ -165,15 +249,43 @@ def test_server_role_may_never_share() -> None:
         configure(c)
 
 
-def test_server_token_default_scopes_have_no_sharing() -> None:
-    """Unset server_token_scopes means the hub's default 'server' role: no sharing."""
+def test_server_token_defaults_to_posting_activity_only() -> None:
+    """Unset, the hub would use its 'server' role, which can open the server."""
     from jupyterhub.roles import get_default_roles
 
-    c = Config()
-    configure(c)
-    assert "server_token_scopes" not in c.Spawner
     server_role = next(r for r in get_default_roles() if r["name"] == "server")
-    assert not [s for s in server_role["scopes"] if s.partition("!")[0] in ("shares", "inherit")]
+    assert "access:servers!server" in server_role["scopes"]  # what we replace
+    for unset in (None, []):
+        c = Config()
+        if unset is not None:
+            c.Spawner.server_token_scopes = unset
+        configure(c)
+        assert c.Spawner.server_token_scopes == SERVER_TOKEN
+
+
+def test_admin_server_token_scopes_are_kept() -> None:
+    """A notebook that calls the hub API may need more (readable by run guests)."""
+    c = Config()
+    c.Spawner.server_token_scopes = ["users:activity!user", "read:servers!user"]
+    configure(c)
+    assert c.Spawner.server_token_scopes == [
+        "users:activity!user",
+        "read:servers!user",
+        "read:shares!server",
+    ]
+    c = Config()
+    c.KubeSpawner.server_token_scopes = ["users:activity!user", "read:users:name!user"]
+    configure(c)
+    assert c.KubeSpawner.server_token_scopes == [
+        "users:activity!user",
+        "read:users:name!user",
+        "read:shares!server",
+    ]
+    assert c.Spawner.server_token_scopes == SERVER_TOKEN
+    c = Config()
+    c.KubeSpawner.server_token_scopes = ["access:servers!server"]
+    with pytest.raises(ValueError, match="JUPYTERHUB_API_TOKEN"):
+        configure(c)
 
 
 async def test_server_token_scopes_callable_is_checked_at_spawn() -> None:
@@ -183,15 +295,32 @@ async def test_server_token_scopes_callable_is_checked_at_spawn() -> None:
     with pytest.raises(ValueError, match="JUPYTERHUB_API_TOKEN"):
         await c.Spawner.server_token_scopes(SimpleNamespace())
     c = Config()
+    c.Spawner.server_token_scopes = lambda spawner: ["access:servers!server"]
+    configure(c)
+    with pytest.raises(ValueError, match="JUPYTERHUB_API_TOKEN"):
+        await c.Spawner.server_token_scopes(SimpleNamespace())
+    c = Config()
     c.Spawner.server_token_scopes = lambda spawner: ["users:activity!user"]
     configure(c)
-    assert await c.Spawner.server_token_scopes(SimpleNamespace()) == ["users:activity!user"]
+    assert await c.Spawner.server_token_scopes(SimpleNamespace()) == SERVER_TOKEN
+
+    async def nothing(spawner: Any) -> list[str]:
+        return []
+
+    c = Config()
+    c.Spawner.server_token_scopes = nothing
+    configure(c)
+    configure(c)  # wrapped once
+    assert c.Spawner.server_token_scopes.__wrapped__ is nothing
+    assert await c.Spawner.server_token_scopes(SimpleNamespace()) == SERVER_TOKEN
 
 
 @pytest.mark.parametrize(
     ("setting", "kwargs"),
     [
         ({"Spawner": {"server_token_scopes": ["inherit"]}}, {}),
+        ({"Spawner": {"server_token_scopes": ["access:servers!server"]}}, {}),
+        ({"JupyterHub": {"custom_scopes": ["custom:x:y"]}}, {}),
         ({"JupyterHub": {"load_roles": [{"name": "server", "scopes": ["shares"]}]}}, {}),
         ({}, {"sharing_roles": ["user", "missing"]}),
         ({}, {"allowed_scopes_extra": ["inherit"]}),

@@ -69,11 +69,14 @@ def test_values_are_a_production_shaped_deployment() -> None:
 def test_extra_config_sets_roles_scopes_and_hooks() -> None:
     c = chart_config(load_values())
     user_role = next(r for r in c.JupyterHub.load_roles if r["name"] == "user")
-    assert user_role["scopes"] == ["self", "shares!user"]
-    assert c.Spawner.oauth_client_allowed_scopes == ["access:servers!server", "shares!server"]
+    assert user_role["scopes"][:2] == ["self", "shares!user"]
+    assert "custom:rtc-presence:view!user" in user_role["scopes"]
+    assert c.Spawner.oauth_client_allowed_scopes[:2] == ["access:servers!server", "shares!server"]
+    assert "custom:rtc-presence:view!server" in c.Spawner.oauth_client_allowed_scopes
+    assert "custom:rtc-presence:view" in c.JupyterHub.custom_scopes
     assert getattr(c.Spawner.pre_spawn_hook, "__rtc_presence_wrapped__", False)
     assert getattr(c.Spawner.post_stop_hook, "__rtc_presence_wrapped__", False)
-    assert "server_token_scopes" not in c.Spawner
+    assert c.Spawner.server_token_scopes == ["users:activity!user", "read:shares!server"]
     assert c.Spawner.cmd == "jupyterhub-singleuser"
     assert c.JupyterHub.public_url == "https://hub.example.org/"
 
@@ -93,13 +96,14 @@ async def test_extra_config_composes_with_the_sites_own_roles_and_hooks() -> Non
     )
     c = chart_config(values)
     roles = {r["name"]: r for r in c.JupyterHub.load_roles}
-    assert roles["user"]["scopes"] == ["self", "access:services", "shares!user"]
+    assert roles["user"]["scopes"][:3] == ["self", "access:services", "shares!user"]
     assert roles["jupyterhub-idle-culler"]["scopes"] == ["read:servers", "delete:servers"]
-    assert c.KubeSpawner.oauth_client_allowed_scopes == [
+    assert c.KubeSpawner.oauth_client_allowed_scopes[:3] == [
         "read:users:name",
         "access:servers!server",
         "shares!server",
     ]
+    assert "custom:rtc-presence:run!server" in c.KubeSpawner.oauth_client_allowed_scopes
     # the site's KubeSpawner hook (which wins over c.Spawner's) runs and revokes
     spawner = SimpleNamespace(orm_spawner=None, calls=calls, user=SimpleNamespace(name="a"))
     await c.KubeSpawner.pre_spawn_hook(spawner)
