@@ -20,7 +20,7 @@ import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar, overload
 
 __all__ = ["until", "wait_until"]
 
@@ -67,15 +67,41 @@ def wait_until(
         time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
 
 
+# Two signatures: a coroutine function's value is what its coroutine returns (mypy
+# cannot infer T from ``Callable[[], T | Awaitable[T]]``).
+@overload
 async def until(
-    cond: Callable[[], T | Awaitable[T]],
+    cond: Callable[[], Awaitable[T]],
+    timeout: float,
+    what: str,
+    *,
+    interval: float = ...,
+    accept: Callable[[T], bool] | None = ...,
+    ignore: tuple[type[BaseException], ...] = ...,
+) -> T: ...
+
+
+@overload
+async def until(
+    cond: Callable[[], T],
+    timeout: float,
+    what: str,
+    *,
+    interval: float = ...,
+    accept: Callable[[T], bool] | None = ...,
+    ignore: tuple[type[BaseException], ...] = ...,
+) -> T: ...
+
+
+async def until(
+    cond: Callable[[], Any],
     timeout: float,
     what: str,
     *,
     interval: float = 0.05,
-    accept: Callable[[T], bool] | None = None,
+    accept: Callable[[Any], bool] | None = None,
     ignore: tuple[type[BaseException], ...] = (),
-) -> T:
+) -> Any:
     """Poll ``cond()`` (a function or a coroutine function) until its value is accepted."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -84,7 +110,7 @@ async def until(
         past = loop.time() >= deadline
         try:
             result = cond()
-            value: T = await result if inspect.isawaitable(result) else result
+            value = await result if inspect.isawaitable(result) else result
         except ignore as e:
             last = e
         else:
