@@ -12,6 +12,7 @@ from traitlets import Bool, Enum, Float, Int, Unicode, default
 
 from .access import LEVELS
 from .authorizer import adopt_authorizer
+from .execution import ExecutionTraits, install_execution
 from .guestcode import install_managers
 from .identity import adopt_identity_provider
 from .recovery import EVENTS_SCHEMA as RECOVERY_SCHEMA
@@ -22,7 +23,7 @@ from .state import EVENTS_SCHEMA, SETTINGS_KEY, RTCState, Settings
 from .stopping import stop_gracefully_on_sigint
 
 
-class RTCPresence(ExtensionApp):
+class RTCPresence(ExecutionTraits, ExtensionApp):
     """Verified presence, invite-link sharing and instant eviction."""
 
     name = "rtc_presence"
@@ -200,6 +201,7 @@ class RTCPresence(ExtensionApp):
         self.server.web_app.settings[SETTINGS_KEY] = self.state
         # Extensions load in alphabetical order: jupyter_server_terminals' manager exists.
         install_managers(self.server, self.state.processes)
+        install_execution(self.server, self.state, self)
         self._rooms_installed = self._install_rooms()
 
     def initialize_handlers(self) -> None:

@@ -16,6 +16,7 @@ from tornado import web
 from tornado.websocket import WebSocketHandler
 
 from .access import DESCRIPTIONS, LEVELS, user_access, user_role
+from .activitylog import sees_activity
 from .profiles import public_identity
 from .state import RTCStateMixin
 
@@ -117,6 +118,9 @@ class PresenceStreamHandler(RTCStateMixin, WebSocketMixin, WebSocketHandler, Jup
 
     def _send(self, message: dict[str, Any]) -> None:
         if self.ws_connection is None or self.ws_connection.is_closing():
+            return
+        activity = message.get("type") == "activity"
+        if activity and not sees_activity(self.settings, self.current_user):
             return
         self.write_message(json.dumps(message))
 

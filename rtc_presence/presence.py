@@ -169,6 +169,9 @@ class PresenceRegistry:
         self._ids = count(1)
         self._dirty: set[str] = set()
         self._flush_handle: asyncio.TimerHandle | None = None
+        #: What a person has running now (``{path, cell_id, since}``) or None;
+        #: set by the execution tracker (rtc_presence/executionlog.py).
+        self.running_of: Callable[[str], dict[str, Any] | None] = lambda _username: None
 
     # -- feeding -----------------------------------------------------------
 
@@ -311,6 +314,7 @@ class PresenceRegistry:
             "current": person.current,
             "last_activity": iso(self._last_use(person)),
             "activity": activity,
+            "running": self.running_of(person.identity["username"]),
         }
 
     def _last_use(self, person: _Person) -> float:
@@ -344,6 +348,15 @@ class PresenceRegistry:
         self._expire_at(soonest)
 
     # -- notifications -----------------------------------------------------
+
+    def touch(self, username: str) -> None:
+        """Something shown on ``username``'s row changed elsewhere (``running``)."""
+        if username in self._people:
+            self._mark(username)
+
+    def publish(self, message: dict[str, Any]) -> None:
+        """Send ``message`` to every stream as it is (``{"type": "activity", ...}``)."""
+        self._emit(message)
 
     def _emit(self, message: dict[str, Any]) -> None:
         for listener in list(self._listeners):
