@@ -49,7 +49,7 @@ export function PersonRow(props: {
               {role === 'owner' ? trans.__('owner') : trans.__('guest')}
             </span>
             {level && (
-              <span className="rtc-Tag rtc-Tag-level" data-access={level}>
+              <span className="rtc-LevelTag" data-access={level}>
                 {levelName(level, trans)}
               </span>
             )}

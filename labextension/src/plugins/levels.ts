@@ -15,7 +15,7 @@ import { Notification } from '@jupyterlab/apputils';
 import type { IDocumentWidget } from '@jupyterlab/docregistry';
 
 import { Access } from '../api';
-import { LevelBannerWidget } from '../levels/banner';
+import { LevelBanner } from '../levels/banner';
 import { guardCommands } from '../levels/commands';
 import { KernelGate } from '../levels/kernels';
 import { levelName, refusalText } from '../levels/labels';
@@ -24,6 +24,9 @@ import { followCells, setReadOnly } from '../levels/readonly';
 import { explainTyping } from '../levels/typing';
 import { watchDocuments } from '../levels/watch';
 import { IRtcPresence, PluginIDs } from '../tokens';
+
+/** How long a refusal toast shows, ms. */
+const TOAST_MS = 5000;
 
 export const levelsPlugin: JupyterFrontEndPlugin<void> = {
   id: PluginIDs.levels,
@@ -38,13 +41,16 @@ export const levelsPlugin: JupyterFrontEndPlugin<void> = {
     const isViewer = () => level() === 'view';
     const canRun = () => level() === 'run';
 
-    // One toast at a time for refusals (Shift+Enter held down, typing).
-    let toast: string | null = null;
+    // One toast per refusal while it shows (Shift+Enter held down, typing);
+    // the notification center keeps old ones, so go by time, not presence.
+    let told = { message: '', at: 0 };
     const tell = (message: string) => {
-      if (toast && Notification.manager.has(toast)) {
+      const now = Date.now();
+      if (message === told.message && now - told.at < TOAST_MS) {
         return;
       }
-      toast = Notification.warning(message, { autoClose: 5000 });
+      told = { message, at: now };
+      Notification.warning(message, { autoClose: TOAST_MS });
     };
 
     const kernels = new KernelGate(app.serviceManager.sessions);
@@ -76,9 +82,7 @@ export const levelsPlugin: JupyterFrontEndPlugin<void> = {
     );
     explainTyping(isViewer, () => tell(refusalText('view', 'change', trans)));
 
-    app.shell.add(new LevelBannerWidget({ rtc, level }), 'header', {
-      rank: 10
-    });
+    app.shell.add(new LevelBanner(rtc, level), 'header', { rank: 10 });
 
     let applied = level();
     const apply = () => {

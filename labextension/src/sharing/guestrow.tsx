@@ -29,7 +29,7 @@ export function GuestRow(props: {
         <div className="rtc-Row rtc-Tight">
           <Name person={g} className="rtc-Strong" />
           {level && (
-            <span className="rtc-Tag rtc-Tag-level" data-access={level}>
+            <span className="rtc-LevelTag" data-access={level}>
               {levelName(level, trans)}
             </span>
           )}
