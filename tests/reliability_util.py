@@ -31,6 +31,7 @@ import pycrdt
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from rtc_presence.testing import waiting
 from rtc_presence.testing.server import JupyterServerProcess
 from rtc_presence.testing.yclient import YClient, notebook_cells, open_session, room_url
 
@@ -75,15 +76,8 @@ async def ws_status(url: str, headers: dict[str, str] | None = None) -> int:
 async def until(predicate: Any, timeout: float, what: str, step: float = 0.05) -> float:
     """Poll a sync or async predicate until true; return the seconds it took."""
     t0 = time.monotonic()
-    while True:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return time.monotonic() - t0
-        if time.monotonic() - t0 > timeout:
-            raise AssertionError(f"{what}: not within {timeout} s")
-        await asyncio.sleep(step)
+    await waiting.until(predicate, timeout, what, interval=step)
+    return time.monotonic() - t0
 
 
 # ---------------------------------------------------------------- documents

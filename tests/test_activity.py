@@ -16,6 +16,7 @@ from websockets.asyncio.client import ClientConnection
 
 from rtc_presence.presence import counts_as_activity, is_document_stamp
 from rtc_presence.pytest_plugin import RTCServer
+from rtc_presence.testing.waiting import until
 from rtc_presence.testing.yclient import YClient, append_text
 
 WINDOW = 1.5
@@ -161,9 +162,8 @@ async def test_opening_a_document_is_viewing_not_editing(rtc_server: RTCServer) 
     assert people["bob"]["activity"] == "viewing"
     assert people["bob"]["documents"][0]["edits_recent"] == 0
     append_text(bob.doc, 0, "typing")
-    deadline = time.monotonic() + 5
-    while (await _rest_activity(rtc_server))["bob"] != "editing":
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.05)
+    await until(
+        lambda: _rest_activity(rtc_server), 5, "bob editing", accept=lambda a: a["bob"] == "editing"
+    )
     await bob.close()
     await alice.close()

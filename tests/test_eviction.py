@@ -10,6 +10,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from rtc_presence.pytest_plugin import RTCServer
+from rtc_presence.testing.waiting import until
 from rtc_presence.testing.yclient import append_text, cell_source
 
 
@@ -83,11 +84,12 @@ async def test_evicted_event(rtc_server: RTCServer) -> None:
     seen = rtc_server.presence_events()
     await rtc_server.global_room("bob")
     rtc_server.state.gate.evict("bob", by="alice")
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 5
-    while not any(d["action"] == "evicted" for d in seen):
-        assert loop.time() < deadline
-        await asyncio.sleep(0.02)
+    await until(
+        lambda: seen,
+        5,
+        "the evicted event",
+        accept=lambda s: any(d["action"] == "evicted" for d in s),
+    )
     ev = next(d for d in seen if d["action"] == "evicted")
     assert json.loads(json.dumps(ev)) == {
         "action": "evicted",

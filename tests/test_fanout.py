@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import inspect
-import time
 from typing import Any
 
 import pycrdt
@@ -13,6 +11,7 @@ from pycrdt.websocket import YRoom
 
 from rtc_presence.fanout import FanOutRoomMixin, FanOutServerMixin
 from rtc_presence.pytest_plugin import RTCServer
+from rtc_presence.testing.waiting import until
 from rtc_presence.testing.yclient import append_text, cell_source
 
 
@@ -88,18 +87,15 @@ async def test_each_client_gets_each_update_once_and_the_store_all(
 
     # The YStore holds every update: replaying it rebuilds the document.
     expected = str(cell_source(alice.doc, 0))
-    deadline = time.monotonic() + 10
-    replayed = ""
-    while time.monotonic() < deadline:
+
+    async def replayed() -> str:
         doc: pycrdt.Doc[Any] = pycrdt.Doc()
         async for update, *_ in room.ystore.read():
             doc.apply_update(update)
         cells = doc.get("cells", type=pycrdt.Array)
-        replayed = str(cells[0]["source"]) if len(cells) else ""
-        if replayed == expected:
-            break
-        await asyncio.sleep(0.05)
-    assert replayed == expected
+        return str(cells[0]["source"]) if len(cells) else ""
+
+    await until(replayed, 10, "the YStore replaying the document", accept=lambda r: r == expected)
 
 
 def test_tornado_frame_writer_we_call_directly() -> None:

@@ -27,7 +27,8 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from rtc_presence.testing.hubclient import DemoHub, HubBrowser, ServerAPI
+from rtc_presence.testing.hubclient import HubBrowser, ServerAPI, owner_and_guest
+from rtc_presence.testing.waiting import until
 from rtc_presence.testing.yclient import YClient, room_url
 
 pytestmark = pytest.mark.hub
@@ -119,19 +120,10 @@ async def _page(browser: HubBrowser, url: str) -> httpx.Response:
 
 
 async def test_access_ended_page_attempts_and_allow_again(tmp_path: Path) -> None:
-    async with (
-        DemoHub(state_dir=tmp_path / "hub") as hub,
-        HubBrowser(hub.url, "alice") as alice,
-        HubBrowser(hub.url, "bob") as bob,
-    ):
-        await alice.login()
-        await alice.start_server()
-        await alice.open_lab()
+    async with owner_and_guest(tmp_path / "hub") as shared:
+        hub, alice, bob, invite = shared.hub, shared.owner, shared.guest, shared.invite
         owner = alice.api()
-        invite = (await owner.post("api/rtc-presence/invites", json={})).json()
-        await bob.login()
-        await bob.accept_share(invite["url"])
-        lab = await bob.open_lab("alice")
+        lab = shared.guest_labs["bob"]
         assert lab.token
         owner_stream = await _stream(owner)
         info = (await bob.api("alice").get("api/rtc-presence/info")).json()
@@ -172,10 +164,12 @@ async def test_access_ended_page_attempts_and_allow_again(tmp_path: Path) -> Non
                 assert entry["revoked_at"] <= entry["last_attempt_at"]
 
                 # his old tab has kept polling, refused, all along
-                deadline = time.monotonic() + 10
-                while tab.statuses_since(revoked_at).count(403) < 8:
-                    assert time.monotonic() < deadline, tab.statuses_since(revoked_at)
-                    await asyncio.sleep(0.05)
+                await until(
+                    lambda: tab.statuses_since(revoked_at),  # noqa: B023 (awaited here)
+                    10,
+                    "8 refusals of the old tab since the revocation",
+                    accept=lambda statuses: statuses.count(403) >= 8,
+                )
                 assert 200 not in tab.statuses_since(revoked_at + 0.5)
 
                 # -- "Allow again", then a link: in at once, at the first try ----------
@@ -184,10 +178,12 @@ async def test_access_ended_page_attempts_and_allow_again(tmp_path: Path) -> Non
                 # bob takes a moment to open the link; his old tab keeps polling (and
                 # is refused: the hub has no share for him until he accepts a link)
                 allowed_at = time.monotonic()
-                deadline = allowed_at + 10
-                while tab.statuses_since(allowed_at).count(403) < 3:
-                    assert time.monotonic() < deadline, tab.statuses_since(allowed_at)
-                    await asyncio.sleep(0.05)
+                await until(
+                    lambda: tab.statuses_since(allowed_at),  # noqa: B023 (awaited here)
+                    allowed_at + 10 - time.monotonic(),
+                    "3 refusals of the old tab since allow again",
+                    accept=lambda statuses: statuses.count(403) >= 3,
+                )
                 link = invite["url"]
                 if cycle == 1:  # a new link once, the still-active one otherwise
                     link = (await owner.post("api/rtc-presence/invites", json={})).json()["url"]
@@ -200,10 +196,12 @@ async def test_access_ended_page_attempts_and_allow_again(tmp_path: Path) -> Non
                 assert page_s < 2.0, page_s
                 assert (await bob.api("alice").get("api/contents")).status_code == 200
                 # his old tab works again too (same person, same token)
-                deadline = time.monotonic() + 2.0
-                while 200 not in tab.statuses_since(t0):
-                    assert time.monotonic() < deadline, tab.statuses_since(t0)
-                    await asyncio.sleep(0.05)
+                await until(
+                    lambda: tab.statuses_since(t0),  # noqa: B023 (awaited here)
+                    2.0,
+                    "the old tab admitted again",
+                    accept=lambda statuses: 200 in statuses,
+                )
                 old_tab_s = next(t for t, s in tab.log if t >= t0 and s == 200) - t0
                 cycles.append(
                     {
@@ -228,20 +226,10 @@ async def test_access_ended_page_attempts_and_allow_again(tmp_path: Path) -> Non
 
 
 async def test_no_access_page_and_server_stopping(tmp_path: Path) -> None:
-    async with (
-        DemoHub(state_dir=tmp_path / "hub") as hub,
-        HubBrowser(hub.url, "alice") as alice,
-        HubBrowser(hub.url, "bob") as bob,
-    ):
-        await alice.login()
-        await alice.start_server()
-        await alice.open_lab()
+    async with owner_and_guest(tmp_path / "hub") as shared:
+        hub, alice, bob, invite = shared.hub, shared.owner, shared.guest, shared.invite
         owner = alice.api()
         hub_api = await alice.hub_api()
-        invite = (await owner.post("api/rtc-presence/invites", json={})).json()
-        await bob.login()
-        await bob.accept_share(invite["url"])
-        await bob.open_lab("alice")
         guest = bob.api("alice")
 
         # -- revoked on the hub, not by this server: the page says so --------------

@@ -19,7 +19,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from rtc_presence.testing.hubclient import DemoHub, HubBrowser, HubClientError, ServerAPI
+from rtc_presence.testing.hubclient import HubClientError, ServerAPI, owner_and_guest
+from rtc_presence.testing.waiting import until
 from rtc_presence.testing.yclient import YClient, append_text, cell_source, open_session, room_url
 
 pytestmark = pytest.mark.hub
@@ -42,16 +43,6 @@ async def _kernel_ws(api: ServerAPI) -> tuple[str, Any]:
     kernel_id = r.json()["id"]
     ws_url = "ws" + api.url(f"api/kernels/{kernel_id}/channels")[len("http") :]
     return kernel_id, await connect(ws_url, additional_headers=api.websocket_headers(), proxy=None)
-
-
-async def _until(predicate: Any, timeout: float, what: str, step: float = 0.05) -> float:
-    """Poll an async predicate until true; return the seconds it took."""
-    t0 = time.monotonic()
-    while not await predicate():
-        if time.monotonic() - t0 > timeout:
-            raise AssertionError(f"{what} not within {timeout} s")
-        await asyncio.sleep(step)
-    return time.monotonic() - t0
 
 
 async def _ws_closed_code(ws: Any, timeout: float) -> int | None:
@@ -77,35 +68,17 @@ def _record(key: str, value: Any) -> None:
     RESULTS.write_text(json.dumps(data, indent=2) + "\n")
 
 
-async def _guest_in(guest: HubBrowser, invite_url: str, owner: str = "alice") -> None:
-    await guest.login()
-    await guest.accept_share(invite_url)
-    await guest.open_lab(owner)
-
-
 async def test_invites_guests_and_instant_revocation(tmp_path: Path) -> None:
-    async with (
-        DemoHub(state_dir=tmp_path / "hub") as hub,
-        HubBrowser(hub.url, "alice") as alice,
-        HubBrowser(hub.url, "bob") as bob,
-        HubBrowser(hub.url, "carol") as carol,
-    ):
-        await alice.login()
-        await alice.start_server()
-        await alice.open_lab()
+    # -- an invite link, accepted by two people --------------------------
+    async with owner_and_guest(tmp_path / "hub", guests=["bob", "carol"]) as shared:
+        hub, alice, (bob, carol) = shared.hub, shared.owner, shared.guests
         owner = alice.api()
-
-        # -- an invite link, accepted by two people --------------------------
-        r = await owner.post("api/rtc-presence/invites", json={})
-        assert r.status_code == 201, r.text
-        invite = r.json()
+        invite = shared.invite
         assert invite["url"].startswith(hub.url.rstrip("/"))
         assert "accept-share?code=" in invite["url"]
         expected = 3600
-        created = time.time()
+        created = shared.invite_created_at
         assert invite["id"].startswith("sc_")
-        await _guest_in(bob, invite["url"])
-        await _guest_in(carol, invite["url"])
         me = (await bob.api("alice").get("api/me")).json()["identity"]
         assert (me["username"], me["role"], me["display_name"]) == ("bob", "guest", "Bob Dupont")
 
@@ -216,20 +189,12 @@ async def test_invites_guests_and_instant_revocation(tmp_path: Path) -> None:
 
 
 async def test_revocation_elsewhere_restart_and_expiry(tmp_path: Path) -> None:
-    async with (
-        DemoHub(state_dir=tmp_path / "hub") as hub,
-        HubBrowser(hub.url, "alice") as alice,
-        HubBrowser(hub.url, "bob") as bob,
-    ):
-        await alice.login()
-        await alice.start_server()
-        await alice.open_lab()
+    async with owner_and_guest(tmp_path / "hub") as shared:
+        alice, bob = shared.owner, shared.guest
         owner = alice.api()
         hub_api = await alice.hub_api()
 
         # -- revoked directly through the hub REST API ----------------------------
-        invite = (await owner.post("api/rtc-presence/invites", json={})).json()
-        await _guest_in(bob, invite["url"])
         g_room = await YClient.connect(
             room_url("ws" + bob.api("alice").base_url[len("http") :], "JupyterLab:globalAwareness"),
             headers=bob.api("alice").websocket_headers(),
@@ -243,7 +208,7 @@ async def test_revocation_elsewhere_restart_and_expiry(tmp_path: Path) -> None:
         code, _ = await g_room.wait_closed(interval + 3)
         socket_cutoff = time.monotonic() - t0
         assert code == 4403
-        await _until(lambda: _is(bob.api("alice"), 403), 2, "HTTP refusal after hub-side revoke")
+        await until(lambda: _is(bob.api("alice"), 403), 2, "HTTP refusal after hub-side revoke")
         _record(
             "hub_api_revoke",
             {
@@ -258,7 +223,7 @@ async def test_revocation_elsewhere_restart_and_expiry(tmp_path: Path) -> None:
         await bob.accept_share(invite["url"])
         # the hub's earlier "no access" answer is cached by the server; a re-invited
         # guest gets in within seconds anyway (stock: up to 300 s)
-        await _until(lambda: _is(bob.api("alice"), 200), 3, "re-invited guest admitted")
+        await until(lambda: _is(bob.api("alice"), 200), 3, "re-invited guest admitted")
         await bob.open_lab("alice")
         await alice.stop_server()
         await alice.start_server()

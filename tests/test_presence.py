@@ -9,6 +9,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection
 
 from rtc_presence.pytest_plugin import RTCServer
+from rtc_presence.testing.waiting import until
 from rtc_presence.testing.yclient import append_text
 
 
@@ -90,10 +91,11 @@ async def test_join_leave_events_are_emitted(rtc_server: RTCServer) -> None:
     path = rtc_server.notebook()
     client = await rtc_server.room("carol", path)
     await client.close()
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 5
-    while not any(d["action"] == "leave" for d in seen):
-        assert loop.time() < deadline, seen
-        await asyncio.sleep(0.02)
+    await until(
+        lambda: seen,
+        5,
+        "carol's leave event",
+        accept=lambda s: any(d["action"] == "leave" for d in s),
+    )
     actions = [(d["action"], d["username"], d.get("path")) for d in seen]
     assert ("join", "carol", path) in actions and ("leave", "carol", path) in actions

@@ -31,7 +31,13 @@ import httpx
 import psutil
 import pytest
 
-from rtc_presence.testing.hubclient import DemoHub, HubBrowser, HubClientError, ServerAPI
+from rtc_presence.testing.hubclient import (
+    DemoHub,
+    HubBrowser,
+    HubClientError,
+    ServerAPI,
+    owner_and_guest,
+)
 from rtc_presence.testing.yclient import YClient, append_text, cell_source, open_session, room_url
 from tests.reliability_util import record, until, ws_status
 
@@ -43,31 +49,13 @@ async def shared_server(
     tmp_path: Path, rtc_config: dict[str, Any] | None = None
 ) -> AsyncIterator[tuple[DemoHub, HubBrowser, HubBrowser, HubBrowser]]:
     """A demo hub; alice's server running with ``shared.ipynb``; bob invited and in."""
-    state = tmp_path / "hub"
-    if rtc_config:
-        # The local spawner sets HOME to the user's home: ~/.jupyter is read at start.
-        config_dir = state / "home" / "alice" / ".jupyter"
-        config_dir.mkdir(parents=True)
-        (config_dir / "jupyter_server_config.json").write_text(
-            json.dumps({"RTCPresence": rtc_config})
-        )
-    async with (
-        DemoHub(state_dir=state) as hub,
-        HubBrowser(hub.url, "alice") as alice,
-        HubBrowser(hub.url, "bob") as bob,
-        HubBrowser(hub.url, "carol") as carol,
-    ):
-        await alice.login()
-        await alice.start_server()
-        await alice.open_lab()
-        r = await alice.api().put_notebook("shared.ipynb", "# shared\n")
-        assert r.status_code in (200, 201), r.text
-        invite = (await alice.api().post("api/rtc-presence/invites", json={})).json()
-        await bob.login()
-        await bob.accept_share(invite["url"])
-        await bob.open_lab("alice")
-        await carol.login()
-        yield hub, alice, bob, carol
+    async with owner_and_guest(
+        tmp_path / "hub",
+        others=["carol"],
+        notebook=("shared.ipynb", ["# shared\n"]),
+        rtc_config=rtc_config,
+    ) as shared:
+        yield shared.hub, shared.owner, shared.guest, shared.others["carol"]
 
 
 async def _room(api: ServerAPI, room_id: str, session: str) -> YClient:

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from rtc_presence.testing.waiting import until
 from rtc_presence.testing.yclient import YClient, cell_source, insert_cell, notebook_cells
 from tests.reliability_util import (
     SubprocessServer,
@@ -159,10 +160,14 @@ async def test_fifty_clients_converge_and_save_everything(tmp_path: Path) -> Non
         t_save = time.monotonic()
         for n in NOTEBOOKS:
             path = server.root / n
-            deadline = time.monotonic() + 30
-            while markers("".join(file_sources(path))) != Counter(dict.fromkeys(expected[n], 1)):
-                assert time.monotonic() < deadline, f"{n} not saved with every marker"
-                await asyncio.sleep(0.2)
+            want = Counter(dict.fromkeys(expected[n], 1))
+            await until(
+                lambda: markers("".join(file_sources(path))),  # noqa: B023 (awaited here)
+                30,
+                f"{n} saved with every marker",
+                interval=0.2,
+                accept=lambda found: found == want,  # noqa: B023
+            )
         autosave_s = time.monotonic() - t_save
         for n in NOTEBOOKS:
             saver = next(w for w in writers if w.notebook == n)

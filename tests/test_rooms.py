@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 
 import pytest
@@ -14,6 +13,7 @@ from rtc_presence.liveness import RoomLiveness
 from rtc_presence.pytest_plugin import RTCServer
 from rtc_presence.rooms import RTCRoomHandler
 from rtc_presence.testing.identity import SESSION_COOKIE
+from rtc_presence.testing.waiting import until
 
 
 def test_room_route_uses_rtc_handler(rtc_server: RTCServer) -> None:
@@ -47,11 +47,7 @@ async def test_one_job_pings_every_room_connection(rtc_server: RTCServer) -> Non
     assert all(h.ping_interval is None for h in handlers)
     before = {h: h.last_pong for h in handlers}
     assert rtc_server.state.liveness.ping_all() == 2
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 5
-    while not all(h.last_pong > before[h] for h in handlers):
-        assert loop.time() < deadline, "no pong came back"
-        await asyncio.sleep(0.02)
+    await until(lambda: all(h.last_pong > before[h] for h in handlers), 5, "a pong from each")
 
 
 class _Peer:
