@@ -16,8 +16,10 @@ import pytest
 from jupyter_core.paths import jupyter_path
 from traitlets.config.loader import PyFileConfigLoader
 
-from rtc_presence import demo
+from rtc_presence import cli, demo
 from rtc_presence.demo import DemoAuthenticator, DemoError, DemoOptions, prepare_home
+from rtc_presence.demo.options import from_arguments
+from rtc_presence.demo.processes import child_environment
 from rtc_presence.testing.hubclient import DemoHub, HubBrowser, free_port
 
 FIGURES: dict[str, float] = {}
@@ -274,3 +276,29 @@ def test_prepare_home_copies_the_sample_notebook_once(tmp_path: Path) -> None:
     notebook.unlink()  # the user deleted it: it does not come back
     prepare_home(spawner)
     assert not notebook.exists()
+
+
+def test_every_cli_option_reaches_demo_options(tmp_path: Path) -> None:
+    parser = cli.build_parser()
+    assert from_arguments(parser.parse_args(["demo"])) == DemoOptions()
+    argv = ["demo", "--ip", "0.0.0.0", "--port", "9001", "--state-dir", str(tmp_path)]
+    argv += ["--password", "pw", "--public-url", "https://hub.example.org/"]
+    args = parser.parse_args([*argv, "--log-level", "DEBUG"])
+    assert from_arguments(args) == DemoOptions(
+        ip="0.0.0.0",
+        port=9001,
+        state_dir=tmp_path,
+        password="pw",
+        public_url="https://hub.example.org/",
+        log_level="DEBUG",
+    )
+    with pytest.raises(SystemExit):
+        parser.parse_args(["demo", "--log-level", "LOUD"])
+
+
+def test_child_environment_puts_this_python_first_and_marks_the_child() -> None:
+    env = child_environment({"PATH": "/usr/bin", "KEEP": "1"}, marker="/state:run")
+    assert env["PATH"].split(os.pathsep) == [str(Path(sys.executable).parent), "/usr/bin"]
+    assert env["KEEP"] == "1"
+    assert env["RTC_PRESENCE_DEMO"] == "/state:run"
+    assert "RTC_PRESENCE_DEMO" not in child_environment({"PATH": "/usr/bin"})
