@@ -46,6 +46,9 @@ class RTCIdentityMixin:
             return None
         complete_user(user)
         if gate is not None:
+            share_scopes = state.share_scopes if state is not None else None
+            if share_scopes is not None and gate.role_of(user.username) == "guest":
+                await share_scopes.complete(user)
             gate.admit(handler, user)
         return user  # type: ignore[no-any-return]
 

@@ -295,6 +295,19 @@ class ShareScopes:
             return None
         return list(self.shares.get(username, []))
 
+    async def complete(self, user: Any) -> None:
+        """Add ``user``'s share scopes to the token model the gate reads.
+
+        A new dict on ``user`` (HubAuth's cache keeps the hub's own answer). When the
+        hub has never answered, the view level: fail closed, never ``unscoped_access``.
+        """
+        hub_user = getattr(user, "hub_user", None)
+        if not isinstance(hub_user, dict):
+            return
+        held = await self.of(str(user.username))
+        extra = held if held is not None else [self.sharing.target.filtered(scope("view"))]
+        user.hub_user = {**hub_user, "scopes": [*(hub_user.get("scopes") or []), *extra]}
+
     def _stale(self, username: str) -> bool:
         now = self.clock()
         if self.retry_at is not None and now < self.retry_at:

@@ -30,7 +30,7 @@ from .presence import PresenceRegistry
 from .processes import ProcessLedger
 from .profiles import make_color, make_initials
 from .recovery import Notices, NoticeStreams
-from .sharing import HubSharing, HubTarget
+from .sharing import HubSharing, HubTarget, ShareScopes
 from .startupfiles import StartupWatch
 
 SETTINGS_KEY = "rtc_presence_state"
@@ -111,11 +111,15 @@ class RTCState:
         self.notices = Notices(lambda user: self.gate.role_of(user.username) == "owner")
         self.streams: set[web.RequestHandler] = NoticeStreams(self.notices)
         self.sharing: HubSharing | None = None
+        self.share_scopes: ShareScopes | None = None
         if hub_auth is not None and settings.owner:
             target = HubTarget(
                 hub_auth.api_url, settings.owner, os.environ.get("JUPYTERHUB_SERVER_NAME", "")
             )
             self.sharing = HubSharing(target, settings.hub_request_timeout)
+            # Guests' levels are on their shares, not in their tokens (JupyterHub 6).
+            self.share_scopes = scopes = ShareScopes(self.sharing, hub_auth.api_token)
+            self.gate.on_evicted(lambda username, by, closed: scopes.invalidate())
         self.room_awareness = RoomAwarenessMap(settings.awareness_limits()).get
         self.liveness = RoomLiveness(
             settings.ping_interval + settings.ping_timeout,
