@@ -67,6 +67,16 @@ export interface IPerson extends IIdentity {
   current: string | null;
   last_activity: string | null;
   activity?: Activity;
+  /** What they have running now (a cell of a notebook), or null. */
+  running?: IRunning | null;
+}
+
+/** A person's running execution (presence rows, issue 15). */
+export interface IRunning {
+  path: string | null;
+  cell_id: string | null;
+  kernel_id: string;
+  since: string;
 }
 
 export interface IInvite {

@@ -9,6 +9,9 @@ import { describeActivity } from './activity';
 import { IPerson } from './api';
 import { useSignal, useTick } from './common';
 import { cursorCellIndex, findNotebook } from './cursors';
+import { ActivitySection } from './execution/section';
+import { RunningLine } from './execution/running';
+import { FollowButton } from './follow/button';
 import { PersonRow } from './panelrow';
 import { IRtcPresence } from './tokens';
 
@@ -98,6 +101,16 @@ function CollaboratorsPanel(props: IPanelProps): JSX.Element {
               onOpen={() => props.onOpenPerson(person)}
               onRevoke={() => props.onRevoke(person)}
               trans={trans}
+              extra={
+                <>
+                  <RunningLine
+                    person={person}
+                    tracker={cursors.tracker}
+                    trans={trans}
+                  />
+                  <FollowButton person={person} isMe={isMe} trans={trans} />
+                </>
+              }
             />
           );
         })}
@@ -111,6 +124,7 @@ function CollaboratorsPanel(props: IPanelProps): JSX.Element {
             : trans.__('Nobody else is here.')}
         </p>
       ) : null}
+      <ActivitySection trans={trans} />
     </div>
   );
 }

@@ -15,6 +15,8 @@ export function PersonRow(props: {
   onOpen: () => void;
   onRevoke: () => void;
   trans: TranslationBundle;
+  /** More on the row (running cell, Follow), from other plugins' folders. */
+  extra?: React.ReactNode;
 }): JSX.Element {
   const { person, trans } = props;
   const name = displayName(person);
@@ -76,6 +78,7 @@ export function PersonRow(props: {
           </span>
         </span>
       </button>
+      {props.extra}
       {props.canRevoke && (
         <ConfirmButton
           className="rtc-RowRevoke"

@@ -12,6 +12,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 import { IPerson, RtcPresenceClient } from './api';
 import { CloseCode, CloseReason, isFatal } from './closecodes';
 import { AccessCheck, backoffDelay, classifyFailure } from './reconnect';
+import { IActivityEvent } from './execution/types';
 import { applyMessage, StreamMessage } from './stream';
 
 export type ConnectionStatus =
@@ -175,7 +176,16 @@ export class PresenceModel {
     return this._recovered;
   }
 
+  /** A timeline entry (join, leave, execution, revocation...), new or updated. */
+  get activity(): ISignal<this, IActivityEvent> {
+    return this._activity;
+  }
+
   private _handle(message: StreamMessage): void {
+    if (message.type === 'activity') {
+      this._activity.emit(message.event);
+      return;
+    }
     if (message.type === 'recovered') {
       this._recovered.emit({ path: message.path, copy: message.copy });
       return;
@@ -223,4 +233,5 @@ export class PresenceModel {
   private _serverGone = new Signal<this, void>(this);
   private _levelChanged = new Signal<this, void>(this);
   private _recovered = new Signal<this, { path: string; copy: string }>(this);
+  private _activity = new Signal<this, IActivityEvent>(this);
 }

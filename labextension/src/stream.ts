@@ -3,6 +3,7 @@
  * of people (a pure function, so the model only emits).
  */
 import { IPerson } from './api';
+import { IActivityEvent } from './execution/types';
 
 export type StreamMessage =
   | { type: 'snapshot'; people: IPerson[] }
@@ -10,7 +11,8 @@ export type StreamMessage =
   | { type: 'update'; person: IPerson }
   | { type: 'leave'; username: string }
   | { type: 'access' }
-  | { type: 'recovered'; path: string; copy: string };
+  | { type: 'recovered'; path: string; copy: string }
+  | { type: 'activity'; event: IActivityEvent };
 
 export interface IStreamEffect {
   people: Map<string, IPerson>;

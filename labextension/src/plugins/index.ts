@@ -3,6 +3,8 @@ import { collaboratorsPlugin } from './collaborators';
 import { connectionLostPlugin } from './connectionlost';
 import { corePlugin } from './core';
 import { cursorNamesPlugin } from './cursornames';
+import { executionPlugin } from '../execution/plugin';
+import { followPlugin } from '../follow/plugin';
 import { levelsPlugin } from './levels';
 import { sharingPlugin } from './sharing';
 
@@ -14,5 +16,7 @@ export const plugins = [
   badgePlugin,
   cursorNamesPlugin,
   connectionLostPlugin,
-  levelsPlugin
+  levelsPlugin,
+  executionPlugin,
+  followPlugin
 ];
