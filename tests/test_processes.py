@@ -355,3 +355,100 @@ async def test_hooks_are_the_managers_own(rtc_server: RTCServer, ledger: Process
     with pytest.raises(InvalidStatus) as refused:
         await TerminalChannel.open(rtc_server.ws_url, "no-such-term", rtc_server.auth("bob"))
     assert refused.value.response.status_code == 404
+
+
+@pytest.mark.parametrize("rtc_config", [{"kernel_hub_token": True}])
+async def test_kernel_hub_token_keeps_it(rtc_server: RTCServer, ledger: ProcessLedger) -> None:
+    channel = await _channel(rtc_server, "bob", await _kernel(rtc_server, "bob"))
+    out = await channel.execute(
+        f"import os; print(os.environ.get('JUPYTERHUB_API_TOKEN'), os.environ[{ENV_STARTED_BY!r}])"
+    )
+    assert out["stdout"].split() == [SERVER_TOKEN, "bob"], out
+    await channel.close()
+
+
+# ---------------------------------------------------------------- end to end, on a real hub
+
+HUB_BOB = """
+import os, subprocess, threading, time
+from pathlib import Path
+def beat():
+    while True:
+        with open({thread!r}, "a") as f:
+            f.write("x\\n")
+        time.sleep(0.05)
+threading.Thread(target=beat, daemon=True).start()
+subprocess.Popen(["sh", "-c", {sub!r}])
+subprocess.Popen("setsid nohup sh -c {detached!r} >/dev/null 2>&1 &", shell=True)
+config = Path.home() / ".jupyter" / "jupyter_server_config.py"
+config.parent.mkdir(exist_ok=True)
+config.write_text("c.ServerApp.tornado_settings = {{}}  # bob was here\\n")
+print(os.getpid(), os.environ.get("JUPYTERHUB_API_TOKEN"), os.environ.get({by!r}))
+"""
+
+
+@pytest.mark.hub
+async def test_revoke_on_a_real_hub_ends_the_guests_processes(tmp_path: Path) -> None:
+    from rtc_presence.testing.sharingflows import owner_and_guest
+
+    work = tmp_path / "beats"
+    work.mkdir()
+    beat = {name: work / name for name in ("thread", "sub", "detached", "term")}
+    async with owner_and_guest(tmp_path / "hub", guests=("bob",)) as shared:
+        owner, guest = shared.owner.api(), shared.guest.api("alice")
+        ws_base = "ws" + guest.base_url[len("http") :]
+        r = await owner.post("api/kernels", json={"name": "python3"})
+        assert r.status_code == 201, r.text
+        alice_kid = r.json()["id"]
+        alice = await KernelChannel.open(ws_base, alice_kid, owner.websocket_headers())
+        alice_out = await alice.execute("import os; print(os.getpid())")
+        alice_pid = int(alice_out["stdout"])
+
+        r = await guest.post("api/kernels", json={"name": "python3"})
+        assert r.status_code == 201, r.text
+        bob = await KernelChannel.open(ws_base, r.json()["id"], guest.websocket_headers())
+        code = HUB_BOB.format(
+            thread=str(beat["thread"]),
+            sub=_loop(beat["sub"]),
+            detached=_loop(beat["detached"]),
+            by=ENV_STARTED_BY,
+        )
+        out = await bob.execute(code)
+        assert out["status"] == "ok", out
+        kernel_pid, token, started_by = out["stdout"].split()
+        assert (token, started_by) == ("None", "bob"), out  # the hub's token is not there
+        r = await guest.post("api/terminals")
+        assert r.status_code == 200, r.text
+        term = await TerminalChannel.open(ws_base, r.json()["name"], guest.websocket_headers())
+        await term.type(f"nohup sh -c '{_loop(beat['term'])}' >/dev/null 2>&1 &\r")
+        await term.type('echo "tok=${JUPYTERHUB_API_TOKEN:-none}-$((40+2))"\r')
+        assert "tok=none-42" in await term.wait_for("-42")
+        await _until(lambda: all(_grows(p) for p in beat.values()), 20, "every loop running")
+        pids = {"kernel": int(kernel_pid), **{n: _pid(beat[n]) for n in beat if n != "thread"}}
+
+        # alice presses Revoke: every process bob started ends within 2 s.
+        t0 = time.monotonic()
+        r = await owner.delete("api/rtc-presence/guests/bob")
+        assert r.status_code == 200, r.text
+        call = time.monotonic() - t0
+        await _until(lambda: not any(_alive(p) for p in pids.values()), 2.0 - call, "bob's end")
+        took = time.monotonic() - t0  # from pressing Revoke (the hub check included)
+        sizes = {name: path.stat().st_size for name, path in beat.items()}
+        await asyncio.sleep(0.3)
+        assert {name: path.stat().st_size for name, path in beat.items()} == sizes
+        record(
+            "processes_revoke_hub",
+            {
+                "all_ended_after_revoke_s": round(took, 3),
+                "revoke_call_s": round(call, 3),
+                "processes": len(pids),
+            },
+        )
+        # alice's kernel lives on; she sees bob's persistence file, bob named.
+        assert _alive(alice_pid)
+        assert (await alice.execute("print(6 * 7)"))["stdout"].strip() == "42"
+        r = await owner.get("api/rtc-presence/startup-changes")
+        assert r.status_code == 200, r.text
+        (change,) = [c for c in r.json()["changes"] if c["path"].endswith("server_config.py")]
+        assert (change["change"], change["guests"]) == ("added", ["bob"])
+        await alice.close()
