@@ -45,6 +45,18 @@ SERVER_TOKEN_NEEDS: tuple[str, ...] = ("read:shares!server",)
 #: What ``$JUPYTERHUB_API_TOKEN`` holds unless the admin says otherwise: posting activity
 #: (what jupyterhub-singleuser needs) and reading the server's shares (what rtc-presence
 #: needs). Not ``access:servers!server``, which the hub's default ``server`` role has.
+#:
+#: Does jupyterhub-singleuser need ``access:servers!server`` itself? No (read from
+#: jupyterhub 6.1.1, singleuser/extension.py and services/auth.py). It uses its token
+#: (``HubAuth.api_token``) as the OAuth client secret in the code-for-token exchange
+#: (``HubOAuth._token_for_code``; the hub compares it as a secret, oauth/provider.py,
+#: scopes play no part) and to post activity (``notify_activity``: ``users:activity``).
+#: Incoming requests are checked with the caller's own token
+#: (``_check_hub_authorization``), the version check at start is anonymous
+#: (``check_hub_version``), and the token in Lab's page config is cleared. The scope only
+#: lets the token itself open the server, i.e. lets any kernel or terminal, and any guest
+#: who runs code, act as the owner (issue 13). ``tests/test_hub_levels.py`` runs a
+#: server without it: OAuth logins, activity, and 403 for the token everywhere.
 DEFAULT_SERVER_TOKEN_SCOPES: tuple[str, ...] = ("users:activity!user", *SERVER_TOKEN_NEEDS)
 
 #: Scopes (any filter) that must never reach the server's own token, and why.

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from tornado import web
 
 from rtc_presence.pytest_plugin import RTCServer
+from rtc_presence.sharing import SharingError
 
 ENDPOINTS = [
     ("GET", "api/rtc-presence/invites", None),
@@ -52,3 +54,15 @@ async def test_oversized_body_is_refused(rtc_server: RTCServer) -> None:
     )
     assert resp.status_code == 413
     assert resp.json()["message"]
+
+
+def test_sharing_error_is_a_tornado_http_error() -> None:
+    """Raised anywhere, jupyter_server answers its status with the JSON message."""
+    exc = SharingError(502, "The hub answered 500 (50% done).")
+    assert isinstance(exc, web.HTTPError)
+    assert (exc.status_code, exc.status) == (502, 502)
+    assert exc.message == "The hub answered 500 (50% done)."
+    # what jupyter_server's APIHandler.write_error sends as "message"
+    assert exc.log_message is not None
+    assert exc.log_message % exc.args == exc.message
+    assert str(exc) == exc.message
