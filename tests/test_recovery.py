@@ -23,6 +23,7 @@ from jupyter_server_ydoc.rooms import DocumentRoom
 from pycrdt.store import SQLiteYStore
 from websockets.asyncio.client import ClientConnection, connect
 
+from rtc_presence.testing.waiting import until
 from rtc_presence.testing.yclient import YClient, append_text
 from rtc_presence.ywriter import YStoreWriter, batchable, write_batch
 from tests.reliability_util import (
@@ -32,7 +33,6 @@ from tests.reliability_util import (
     marker,
     markers,
     record,
-    until,
     write_notebook,
 )
 
@@ -125,12 +125,15 @@ async def _read_markers(path: Path) -> set[str]:
     (``atomic_writing`` in jupyter_server/services/contents/fileio.py keeps a backup
     and restores it when *it* reads a broken file), so another program can read a
     partial file during a save: read again until it is whole."""
-    for _ in range(100):
-        try:
-            return set(markers("".join(file_sources(path))))
-        except ValueError:  # nbformat.reader.NotJSONError: a partial file
-            await asyncio.sleep(0.01)
-    raise AssertionError(f"{path} stayed unreadable for 1 s")
+    found: set[str] = await until(
+        lambda: set(markers("".join(file_sources(path)))),
+        1,
+        f"{path} readable",
+        interval=0.01,
+        accept=lambda _: True,  # no marker yet is an answer too
+        ignore=(ValueError,),  # nbformat.reader.NotJSONError: a partial file
+    )
+    return found
 
 
 async def test_continuous_typing_file_never_more_than_max_save_wait_behind(
@@ -165,8 +168,9 @@ async def test_continuous_typing_file_never_more_than_max_save_wait_behind(
             for at, on_disk in samples
         ]
         writes = len({frozenset(s) for _, s in samples})
+        # read as the sampler does: the server may be writing the file right now
         await until(
-            lambda: set(markers("".join(file_sources(path)))) == set(typed), 15, "last save"
+            lambda: _read_markers(path), 15, "the last save", accept=lambda m: m == set(typed)
         )
         record(
             "autosave_max_wait",
