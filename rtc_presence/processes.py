@@ -36,7 +36,7 @@ from typing import Any, Literal
 
 from .access import REQUESTER
 from .mixins import adopt
-from .proctable import ENV_SESSION, ENV_STARTED_BY, KillReport, end_sessions
+from .proctable import ENV_SESSION, ENV_STARTED_BY, KillReport, end_sessions, tree_of
 
 HUB_TOKEN_VARS = ("JUPYTERHUB_API_TOKEN", "JPY_API_TOKEN")
 """The server's hub token, as JupyterHub's spawner passes it (``Spawner.get_env``)."""
@@ -218,15 +218,21 @@ class ProcessLedger:
     async def restart_kernels(self, kernel_ids: Iterable[str]) -> dict[str, str]:
         """Restart shared kernels (a revoked guest ran code in them): id -> outcome.
 
-        Restarting kills the kernel's process group; what the guest detached
-        from it (a new session) is not ended by this (see docs/security.md).
+        A restart kills the kernel's process group (jupyter_client's
+        LocalProvisioner); what its code started in another group of the same
+        session, or below it, is ended here too. A process that left the
+        session (``setsid``) and its parent is out of reach: docs/security.md.
         """
         km = self.kernel_manager
         outcomes: dict[str, str] = {}
+        leftovers: dict[int, int] = {}
         for kid in dict.fromkeys(kernel_ids):
             if km is None or kid not in km:
                 outcomes[kid] = "not found"
                 continue
+            pid = getattr(km.get_kernel(kid).provisioner, "pid", None)
+            if isinstance(pid, int):
+                leftovers.update(await asyncio.to_thread(tree_of, pid))
             try:
                 await km.restart_kernel(kid, now=True)
             except Exception as exc:
@@ -234,6 +240,8 @@ class ProcessLedger:
                 outcomes[kid] = f"failed: {exc}"
             else:
                 outcomes[kid] = "restarted"
+        if leftovers:
+            await end_sessions((), also=leftovers, grace=self.grace)
         return outcomes
 
 

@@ -120,17 +120,20 @@ def targets(
     sessions: Iterable[str],
     keep: set[int],
     leaders: set[int] | None = None,
+    roots: Iterable[int] = (),
 ) -> set[int]:
     """The live processes to end for a person whose marker ids are ``sessions``.
 
-    Marked processes, their descendants (a child may have been started with a
-    clean environment), and the members of every process group and session a
-    marked process leads (terminals and kernels lead their own). ``leaders``,
-    if given, collects those leaders' pids, and its pids count as leaders even
-    once they are gone (their group outlives them). ``keep`` is never included.
+    Marked processes (and ``roots``, pids taken as marked), their descendants
+    (a child may have been started with a clean environment), and the members
+    of every process group and session a marked process leads (terminals and
+    kernels lead their own). ``leaders``, if given, collects those leaders'
+    pids, and its pids count as leaders even once they are gone (their group
+    outlives them). ``keep`` is never included.
     """
     wanted = set(sessions)
     marked = {p.pid for p in procs.values() if p.session is not None and p.session in wanted}
+    marked.update(pid for pid in roots if pid in procs)
     children: dict[int, list[int]] = {}
     for p in procs.values():
         children.setdefault(p.ppid, []).append(p.pid)
@@ -187,15 +190,24 @@ class KillReport:
     seconds: float = 0.0
 
 
+def tree_of(pid: int) -> dict[int, int]:
+    """``pid``, its descendants and the members of the group and session it leads,
+    as pid -> start time (to end them later with :func:`end_sessions`)."""
+    procs = scan()
+    return {p: procs[p].start for p in targets(procs, (), protected(), roots=(pid,))}
+
+
 async def end_sessions(
     sessions: Iterable[str],
     *,
+    also: dict[int, int] | None = None,
     grace: float = 1.0,
     give_up: float = 5.0,
     poll: float = 0.05,
 ) -> KillReport:
     """End every process of ours that belongs to one of ``sessions``.
 
+    ``also``: more processes to end (pid -> start time, from :func:`tree_of`).
     SIGTERM (with SIGCONT, so a stopped process gets it) to each one found,
     rescanning every ``poll`` seconds for processes started meanwhile; SIGKILL
     to whatever is alive after ``grace`` seconds, until none is left or
@@ -203,12 +215,13 @@ async def end_sessions(
     """
     wanted = frozenset(sessions)
     report = KillReport()
-    if not wanted:
+    if not wanted and not also:
         return report
     keep = protected()
     t0 = time.monotonic()
     leaders: set[int] = set()
-    chosen: dict[int, int] = {}  # pid -> start time, of every process targeted so far
+    # pid -> start time, of every process targeted so far
+    chosen: dict[int, int] = {p: t for p, t in (also or {}).items() if p not in keep}
     termed: set[int] = set()
     while True:
         procs = await asyncio.to_thread(scan)

@@ -337,6 +337,35 @@ async def test_restarts_keep_the_policy_and_shared_kernels_restart(
     await channel.close()
 
 
+async def test_restarting_a_shared_kernel_ends_what_ran_in_it(
+    rtc_server: RTCServer, ledger: ProcessLedger, tmp_path: Path
+) -> None:
+    """bob ran code in alice's kernel: nothing is marked; restart_kernels ends what it can."""
+    kid = await _kernel(rtc_server, "alice")
+    channel = await _channel(rtc_server, "bob", kid)
+    names = ("child", "own_group", "new_session", "detached")
+    beats = {name: tmp_path / name for name in names}
+    out = await channel.execute(
+        "import os, subprocess\n"
+        f"subprocess.Popen(['sh', '-c', {_loop(beats['child'])!r}])\n"
+        f"subprocess.Popen(['sh', '-c', {_loop(beats['own_group'])!r}], process_group=0)\n"
+        f"subprocess.Popen(['sh', '-c', {_loop(beats['new_session'])!r}], start_new_session=True)\n"
+        f'subprocess.Popen("setsid sh -c {_loop(beats["detached"])!r} &", shell=True)\n'
+        "print(os.getpid())"
+    )
+    kernel_pid = int(out["stdout"])
+    await _until(lambda: all(_grows(p) for p in beats.values()), 20, "loops running")
+    pids = {name: _pid(path) for name, path in beats.items()}
+    assert await ledger.restart_kernels([kid]) == {kid: "restarted"}
+    gone = (kernel_pid, pids["child"], pids["own_group"], pids["new_session"])
+    await _until(lambda: not any(_alive(p) for p in gone), 2.0, "the kernel's tree")
+    # The documented limit: left the kernel's session *and* its parent (setsid in a
+    # shell that exits): nothing links it to the kernel any more.
+    assert _alive(pids["detached"])
+    os.kill(pids["detached"], signal.SIGKILL)
+    await channel.close()
+
+
 async def test_hooks_are_the_managers_own(rtc_server: RTCServer, ledger: ProcessLedger) -> None:
     """Pins the upstream hooks processes.py relies on."""
     from jupyter_client.manager import KernelManager
