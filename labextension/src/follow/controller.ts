@@ -6,7 +6,7 @@
  * notebooks: when they open another one, it opens here.
  *
  * Stops on the bar's Stop, on Escape, when I start typing myself, or when
- * they leave.
+ * they have been gone for `GONE_MS` (a reload of their page is not leaving).
  */
 import { JupyterFrontEnd } from '@jupyterlab/application';
 import { NotebookPanel } from '@jupyterlab/notebook';
@@ -16,6 +16,9 @@ import { displayName } from '../common';
 import { scrollToCursor } from '../cursors';
 import { IRtcPresence } from '../tokens';
 import { FollowBar } from './bar';
+
+/** How long the followed person may be absent before following ends, ms. */
+const GONE_MS = 15000;
 
 /** Keys that change nothing: pressing them does not end following. */
 const NAVIGATION = new Set([
@@ -76,6 +79,8 @@ export class FollowController {
       return;
     }
     this._target = null;
+    window.clearTimeout(this._goneTimer);
+    this._goneTimer = 0;
     this._bar.hide();
     this._rtc.presence.changed.disconnect(this._sync, this);
     this._rtc.cursors.changed.disconnect(this._sync, this);
@@ -106,7 +111,14 @@ export class FollowController {
     }
     const person = this._rtc.presence.people.get(username);
     if (!person) {
-      this.stop(); // they left
+      if (!this._goneTimer) {
+        this._goneTimer = window.setTimeout(() => {
+          this._goneTimer = 0;
+          if (!this._rtc.presence.people.has(username)) {
+            this.stop(); // they left
+          }
+        }, GONE_MS);
+      }
       return;
     }
     const path = person.current;
@@ -137,6 +149,7 @@ export class FollowController {
 
   private _target: string | null = null;
   private _opened: string | null = null;
+  private _goneTimer = 0;
   private _bar: FollowBar;
   private _changed = new Signal<this, void>(this);
 }
