@@ -116,6 +116,10 @@ class ProcessLedger:
         return {k: v for k, v in env.items() if k not in HUB_TOKEN_VARS}
 
     def kernel_started(self, kernel_id: str, mark: Mark) -> None:
+        km = self.kernel_manager
+        if km is not None:  # forget kernels that are gone (the record stays bounded)
+            for gone in [kid for kid in self.kernels if kid not in km]:
+                del self.kernels[gone]
         self.kernels[kernel_id] = mark
         if mark.session is not None:
             self.log.info("rtc-presence: %s started kernel %s", mark.started_by, kernel_id)

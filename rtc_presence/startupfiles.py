@@ -263,11 +263,15 @@ class StartupWatch:
             ]
             self._known = now_states
         self.changes.extend(found)
-        for change in found:
+        if found:
+            # One line per check, however many files a guest touched.
+            shown = ", ".join(f"{c.path} {c.change}" for c in found[:5])
+            more = f" and {len(found) - 5} more" if len(found) > 5 else ""
             self.log.warning(
-                "rtc-presence: startup file %s %s (guests with run access: %s)",
-                change.path,
-                change.change,
+                "rtc-presence: %d startup file change(s): %s%s (guests with run access: %s)",
+                len(found),
+                shown,
+                more,
                 ", ".join(guests) or "none",
             )
         return found
