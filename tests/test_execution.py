@@ -258,6 +258,27 @@ async def test_activity_since_and_bad_input(rtc_server: RTCServer) -> None:
         lambda: _activity(rtc_server, since=since),
         5,
         "bob's leave",
-        accept=lambda es: [(e["kind"], e["username"]) for e in es]
-        == [("join", "bob"), ("leave", "bob")],
+        accept=lambda es: (
+            [(e["kind"], e["username"]) for e in es] == [("join", "bob"), ("leave", "bob")]
+        ),
     )
+
+
+async def test_a_revoked_persons_last_execution_stays_in_the_timeline(
+    rtc_server: RTCServer,
+) -> None:
+    kernel_id = await _kernel(rtc_server)
+    bob = await KernelClient.connect(rtc_server.ws_url, kernel_id, "bob-token")
+    await bob.execute("last = 'before the revoke'", cell_id="last-cell")
+    rtc_server.state.gate.evict("bob", by="alice")
+    timeline = await until(
+        lambda: _activity(rtc_server),
+        5,
+        "bob's run and his revocation",
+        accept=lambda es: (
+            [e["kind"] for e in es if e["username"] == "bob"][-2:] == ["execute", "revoked"]
+        ),
+    )
+    run, revoked = [e for e in timeline if e["username"] == "bob"][-2:]
+    assert run["cell_id"] == "last-cell" and run["status"] == "ok"
+    assert revoked["by"] == "alice"
