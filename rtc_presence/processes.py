@@ -162,9 +162,22 @@ class ProcessLedger:
         self.spawn(self.end_processes_of(username))
 
     def spawn(self, job: Coroutine[Any, Any, Any]) -> None:
-        task = asyncio.get_running_loop().create_task(job)
+        """Run ``job`` in the background; its errors are logged, never raised to the gate."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            job.close()
+            self.log.error("rtc-presence: no event loop: a guest's processes were not ended")
+            return
+        task = loop.create_task(self._logged(job))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _logged(self, job: Coroutine[Any, Any, Any]) -> None:
+        try:
+            await job
+        except Exception:
+            self.log.exception("rtc-presence: ending a guest's processes failed")
 
     async def settled(self) -> None:
         """Wait until every ending started so far is done (tests, shutdown)."""

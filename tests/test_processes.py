@@ -148,6 +148,27 @@ def test_env_policy() -> None:
     assert env["JUPYTERHUB_API_TOKEN"] == "t"
 
 
+def _ledger() -> ProcessLedger:
+    import logging
+
+    return ProcessLedger(lambda name: "guest", logging.getLogger("test.processes"))
+
+
+def test_spawn_outside_a_loop_logs_instead_of_raising(caplog: pytest.LogCaptureFixture) -> None:
+    _ledger().on_evicted("bob", "alice", 0)  # the gate's listener call must not raise
+    assert "not ended" in caplog.text
+
+
+async def test_a_failing_ending_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    async def boom() -> None:
+        raise RuntimeError("boom")
+
+    ledger = _ledger()
+    ledger.spawn(boom())
+    await ledger.settled()
+    assert "ending a guest's processes failed" in caplog.text
+
+
 # ---------------------------------------------------------------- a real server
 
 
