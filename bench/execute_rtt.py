@@ -1,9 +1,12 @@
 """Kernel execute round trip with and without rtc-presence's attribution, same run.
 
-Two real ``jupyter server`` subprocesses (rtc_presence off / on, everything
-else the installed stack), one real ipykernel each, one kernel websocket
-client per server. Rounds alternate between the two servers (A, B, B, A, ...)
-so load on the shared machine hits both alike. A round trip is
+Three real ``jupyter server`` subprocesses, everything else the installed
+stack: ``stock``; ``stock+nodelay``, stock with only TCP_NODELAY on kernel
+websockets (:class:`NoDelayConnection`, what rtc-presence's connection also
+does), so that ``rtc-presence`` against it isolates what attribution costs;
+and ``rtc-presence``. One real ipykernel each, one kernel websocket client
+per server. Rounds rotate the order of the servers so load on the shared
+machine hits all alike. A round trip is
 ``execute_request`` sent -> ``execute_reply`` received for a one-line cell
 (``pass``): what attribution adds is on exactly that path (header stamp on
 the way in, reply bookkeeping on the way out).
@@ -27,24 +30,36 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebsocketConnection
 
 from rtc_presence.testing.kernelwire import KernelClient, Protocol
 from rtc_presence.testing.server import JupyterServerProcess
+
+
+class NoDelayConnection(ZMQChannelsWebsocketConnection):
+    """Upstream's kernel connection with TCP_NODELAY, nothing else (the baseline)."""
+
+    def connect(self) -> Any:
+        self.websocket_handler.set_nodelay(True)
+        return super().connect()
+
 
 RESULTS = Path(__file__).resolve().parent / "results"
 WARMUP = 50
 
 
-def _server(name: str, ours: bool, workdir: Path) -> tuple[JupyterServerProcess, str]:
+def _server(
+    name: str, ours: bool, workdir: Path, nodelay: bool = False
+) -> tuple[JupyterServerProcess, str]:
     token = secrets.token_hex(16)
-    config = {
-        "ServerApp": {
-            "allow_root": True,
-            "log_level": "WARN",
-            "jpserver_extensions": {"rtc_presence": ours},
-        },
-        "IdentityProvider": {"token": token},
+    server_app: dict[str, Any] = {
+        "allow_root": True,
+        "log_level": "WARN",
+        "jpserver_extensions": {"rtc_presence": ours},
     }
+    if nodelay:
+        server_app["kernel_websocket_connection_class"] = "bench.execute_rtt.NoDelayConnection"
+    config = {"ServerApp": server_app, "IdentityProvider": {"token": token}}
     work = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=workdir))
     return JupyterServerProcess(work, config, {"Authorization": f"token {token}"}, name), token
 
@@ -76,25 +91,26 @@ def _summary(samples: list[float]) -> dict[str, float]:
 
 
 async def _run(rounds: int, protocols: list[Protocol], workdir: Path) -> dict[str, Any]:
-    stock, stock_token = _server("stock", False, workdir)
-    ours, ours_token = _server("rtc-presence", True, workdir)
-    for server in (stock, ours):
+    servers = {
+        "stock": _server("stock", False, workdir),
+        "stock+nodelay": _server("nodelay", False, workdir, nodelay=True),
+        "rtc-presence": _server("rtc-presence", True, workdir),
+    }
+    for server, _ in servers.values():
         server.start()
     try:
-        await asyncio.gather(stock.wait_ready_async(), ours.wait_ready_async())
+        await asyncio.gather(*(server.wait_ready_async() for server, _ in servers.values()))
         out: dict[str, Any] = {}
         for protocol in protocols:
             clients = {}
-            for name, server, token in (
-                ("stock", stock, stock_token),
-                ("rtc-presence", ours, ours_token),
-            ):
+            for name, (server, token) in servers.items():
                 kernel = await _kernel(server, token)
                 clients[name] = await KernelClient.connect(server.ws_url, kernel, token, protocol)
             samples: dict[str, list[float]] = {name: [] for name in clients}
-            order = ["stock", "rtc-presence"]
+            order = list(clients)
             for i in range(WARMUP + rounds):
-                for name in order if i % 2 == 0 else order[::-1]:
+                shift = i % len(order)
+                for name in order[shift:] + order[:shift]:
                     client = clients[name]
                     t0 = time.perf_counter()
                     await client.execute("pass", username="someone-else")
@@ -106,14 +122,14 @@ async def _run(rounds: int, protocols: list[Protocol], workdir: Path) -> dict[st
                 await client.close()
         return out
     finally:
-        for server in (stock, ours):
+        for server, _ in servers.values():
             server.stop()
             shutil.rmtree(server.workdir, ignore_errors=True)
 
 
 def _markdown(result: dict[str, Any]) -> str:
     lines = [
-        "# Kernel execute round trip: stock vs rtc-presence (same run, interleaved)",
+        "# Kernel execute round trip: stock, stock+nodelay, rtc-presence (same run, rotated)",
         "",
         f"{result['rounds']} rounds per server after {WARMUP} warm-up rounds; cell `pass`.",
         "",

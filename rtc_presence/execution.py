@@ -134,6 +134,14 @@ class AttributedKernelConnection(ZMQChannelsWebsocketConnection):
             self.execution.kernel_paths[self.kernel_id] = self.path
         await super().prepare()  # type: ignore[no-untyped-call]
 
+    def connect(self) -> Any:
+        # A kernel answers one execution with several small frames (status,
+        # execute_input, reply, status): with Nagle's algorithm each waits
+        # for the client's delayed ACK, ~40 ms per cell (docs/execution.md).
+        if self.websocket_handler.ws_connection is not None:
+            self.websocket_handler.set_nodelay(True)
+        return super().connect()
+
     def _log_refusal(self, username: str, level: str) -> None:
         now = time.monotonic()
         if now - self._refused_logged.get(username, -REFUSAL_LOG_INTERVAL) >= REFUSAL_LOG_INTERVAL:
