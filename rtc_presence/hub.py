@@ -30,10 +30,10 @@ from . import hubscopes
 from .hubconfig import MARK, is_lazy, materialize, spawner_sections
 from .hubscopes import (
     DEFAULT_SERVER_TOKEN_SCOPES,
-    SERVER_TOKEN_NEEDS,
     FORBIDDEN_SERVER_TOKEN_SCOPES,
     NAME_SCOPE,
     OWNER_OAUTH_SCOPES,
+    SERVER_TOKEN_NEEDS,
     SHARING_SCOPE,
 )
 
