@@ -100,9 +100,9 @@ def make_config(args: argparse.Namespace) -> Config:
     def follow_for(n: int) -> float:
         if quick:
             return 3.0
-        # Every receiver shares a keystroke's delay, so a p99 is decided by the few
-        # slowest keystrokes: small rooms are cheap, give them more keystrokes.
-        return 30.0 if n <= 10 else 20.0
+        # 200 keystrokes: every receiver shares a keystroke's delay, so a p99 is
+        # decided by the two slowest; longer would break the 15 min budget.
+        return 20.0
 
     return Config(
         quick=quick,

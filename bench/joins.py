@@ -13,7 +13,7 @@ from typing import Any
 from .config import Config
 from .pool import Pool
 from .room import Room, close
-from .stats import percentile, rss_bytes, summarize_ms
+from .stats import percentile, quiesce, rss_bytes, summarize_ms
 
 
 def connect(pool: Pool, room: Room, window: float) -> dict[str, Any]:
@@ -72,7 +72,7 @@ def joins(pool: Pool, rooms: list[Room], cfg: Config, n: int) -> dict[str, dict[
                     "per_connection_bytes": (rss1 - rss0) / n,
                 }
             close(pool, room, warm=False)
-            time.sleep(cfg.settle_seconds / 2)
+            quiesce(room.pid, deadline=15)
     for room in rooms:
         runs = bursts[room.label]
         alls = sorted(x["all_synced_ms"] for x in runs)

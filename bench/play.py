@@ -4,7 +4,8 @@ A phase is a schedule of ``(time, client, kind, k)`` sends (see ``bench.worker``
 played by the workers; every client records what it receives. A delivered message is
 the first receipt of ``(kind, k)`` at a client other than its sender; its latency is
 receipt minus send (one monotonic clock for every process). Server CPU over the
-phase (all threads, ns resolution) / delivered messages = CPU per delivered message.
+phase and until the server is idle again (all threads, ns resolution) / delivered
+messages = CPU per delivered message.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from .config import Config
 from .pool import Pool
 from .profiling import PhaseProfiler
 from .room import Room
-from .stats import cpu_seconds, rss_bytes, summarize_ms
+from .stats import cpu_seconds, quiesce, rss_bytes, summarize_ms
 
 Send = tuple[float, int, str, int]
 Schedule = Callable[[Room, float, float, int], list[Send]]
@@ -94,10 +95,15 @@ def play_block(
     cpu0 = cpu_seconds(room.pid)
     ccpu0 = sum(cpu_seconds(p) for p in pool.pids)
     time.sleep(max(0.0, t0 + seconds + cfg.drain_seconds - time.perf_counter()))
+    rss = rss_bytes(room.pid)
+    # A saturated server is still working off its backlog: wait for it (counted in
+    # its CPU and its deliveries), so it does not land in the next contender's block.
+    backlog = quiesce(room.pid)
+    for pid in pool.pids:
+        quiesce(pid, deadline=10)  # and the clients have read what was sent
     cpu1 = cpu_seconds(room.pid)
     ccpu1 = sum(cpu_seconds(p) for p in pool.pids)
     wall = time.perf_counter() - t0
-    rss = rss_bytes(room.pid)
     replies = pool.broadcast(room.workers, "play_collect", "played", 60)
     sent: dict[tuple[str, int], float] = {}
     for msg in replies:
@@ -116,12 +122,14 @@ def play_block(
             lat[kind].append(t - sent[key])
     return {
         "lat": lat,
+        "loop_lag": [x for msg in replies for x in msg[3]],
         "sent": {k: sum(1 for s in sent if s[0] == k) for k in KINDS},
         "scheduled": len(sends),
         "server_cpu_s": cpu1 - cpu0,
         "client_cpu_s": ccpu1 - ccpu0,
         "wall_s": wall,
         "rss_bytes": rss,
+        "backlog_s": backlog,
     }
 
 
@@ -171,6 +179,8 @@ def summarize(parts: list[dict[str, Any]], n: int) -> dict[str, Any]:
     out["server_cpu_util"] = cpu / wall if wall else math.nan
     out["client_cpu_util"] = sum(p["client_cpu_s"] for p in parts) / wall if wall else math.nan
     out["server_rss_end_bytes"] = max(p["rss_bytes"] for p in parts)
+    out["client_loop_lag_ms"] = summarize_ms([x for p in parts for x in p["loop_lag"]])
+    out["backlog_s_max"] = max(p["backlog_s"] for p in parts)
     out["blocks"] = len(parts)
     out["wall_s"] = wall
     return out

@@ -45,6 +45,7 @@ ROWS: list[tuple[str, str, float, str]] = [
     ("storm (10 writers): edit max (ms)", "storm.edit.latency_ms.max", 1, "{:.2f}"),
     ("storm: delivered / expected", "storm.edit.delivered_ratio", 1, "{:.4f}"),
     ("storm: server CPU per delivered msg (us)", "storm.server_cpu_us_per_delivered", 1, "{:.1f}"),
+    ("storm: client loop lag p99 (ms)", "storm.client_loop_lag_ms.p99", 1, "{:.1f}"),
     ("server RSS per connection (KB)", "rss.per_connection_bytes", 1 / 1024, "{:.1f}"),
 ]
 

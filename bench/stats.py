@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -60,3 +61,16 @@ def cpu_seconds(pid: int) -> float:
 
 def rss_bytes(pid: int) -> int:
     return int(psutil.Process(pid).memory_info().rss)
+
+
+def quiesce(pid: int, cores: float = 0.1, window: float = 0.25, deadline: float = 30) -> float:
+    """Wait until the process uses under ``cores`` over ``window`` s (a saturated
+    server works off its backlog first, which must not land in the next contender's
+    block); returns the seconds waited (``deadline`` at most)."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < deadline:
+        c0 = cpu_seconds(pid)
+        time.sleep(window)
+        if cpu_seconds(pid) - c0 < cores * window:
+            break
+    return time.monotonic() - t0

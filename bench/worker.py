@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import re
 import time
@@ -49,6 +50,8 @@ class Worker:
         #: the last awareness clock each client sent: y-protocols ignores a first
         #: state at clock 0 from an unknown client (a browser's first is >= 1)
         self.clocks: dict[int, int] = {}
+        self.lag: list[float] = []
+        self.lag_task: asyncio.Task[None] | None = None
         self.loop = asyncio.get_running_loop()
         self.stopped = asyncio.Event()
         self.tasks: set[asyncio.Task[Any]] = set()
@@ -181,6 +184,15 @@ class Worker:
         self.playing = True
         self.sends = {}
         self.recv = []
+        # Each YClient keeps up to 10k received awareness entries for tests to read;
+        # with 300 clients per contender that is millions of objects, and the
+        # collector's full passes over them stalled the loop by hundreds of ms.
+        for held in self.clients.values():
+            held.awareness_log.clear()
+        gc.collect()
+        gc.freeze()
+        self.lag = []
+        self.lag_task = asyncio.create_task(self.watch_lag())
         self.reply("armed")
         for at, gid, kind, k in schedule:
             delay = at - time.perf_counter()
@@ -197,9 +209,20 @@ class Worker:
             state = {"bench_s": k, "cursor": {"head": k % 97}} if kind == "A" else {"bench_r": k}
             await client.set_awareness(state, clock=clock)
 
+    async def watch_lag(self) -> None:
+        """How late this loop wakes from a 5 ms sleep: a late loop reads late, so a
+        receipt's latency is the server's only while this stays small."""
+        while True:
+            t0 = time.perf_counter()
+            await asyncio.sleep(0.005)
+            self.lag.append(time.perf_counter() - t0 - 0.005)
+
     async def cmd_play_collect(self) -> None:
         self.playing = False
-        self.reply("played", self.sends, self.recv)
+        if self.lag_task is not None:
+            self.lag_task.cancel()
+            self.lag_task = None
+        self.reply("played", self.sends, self.recv, self.lag)
         self.sends = {}
         self.recv = []
 
