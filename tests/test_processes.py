@@ -32,6 +32,7 @@ from rtc_presence.proctable import (
 )
 from rtc_presence.pytest_plugin import RTCServer
 from rtc_presence.testing.kernelclient import KernelChannel, TerminalChannel
+from rtc_presence.testing.waiting import until
 from tests.reliability_util import record
 
 SERVER_TOKEN = "server-own-hub-token"
@@ -43,11 +44,9 @@ def _alive(pid: int) -> bool:
 
 
 async def _until(predicate: Any, timeout: float, what: str) -> float:
+    """Poll ``predicate`` with a deadline (the kit's one helper); return the seconds taken."""
     t0 = time.monotonic()
-    while not predicate():
-        if time.monotonic() - t0 > timeout:
-            raise AssertionError(f"{what}: not within {timeout} s")
-        await asyncio.sleep(0.02)
+    await until(predicate, timeout, what, interval=0.02)
     return time.monotonic() - t0
 
 
