@@ -28,7 +28,7 @@ import {
 } from './helpers';
 import { restartServer } from './lib/owner';
 import { panelRows } from './lib/panel';
-import { findServer, killServer } from './lib/serverprocess';
+import { findServer, killServer, serverPids } from './lib/serverprocess';
 import { ToastLog } from './lib/toasts';
 
 const OWNER = 'alice';
@@ -81,6 +81,11 @@ function recoveryToasts(): number {
 test.afterAll(async () => {
   for (const name of home ? [NOTEBOOK, ...recoveredCopies()] : []) {
     fs.rmSync(path.join(home, name), { force: true });
+  }
+  // A failure between the kill and the restart would leave the hub thinking
+  // alice's server runs: start it again for the specs that follow.
+  if (alice && home && serverPids(`${hubUrl()}user/${OWNER}/`).length === 0) {
+    await restartServer(alice.page, hubUrl(), OWNER);
   }
   await alice?.context.close();
 });

@@ -41,19 +41,24 @@ export function alive(pid: number): boolean {
 }
 
 /**
- * The `jupyterhub-singleuser` process serving `serverUrl` (e.g.
+ * The `jupyterhub-singleuser` processes serving `serverUrl` (e.g.
  * `http://127.0.0.1:8000/user/alice/`). Its kernels and terminals inherit
- * the same environment, so the command line decides; exactly one must match.
+ * the same environment, so the command line decides.
  */
-export function findServer(serverUrl: string): IServerProcess {
+export function serverPids(serverUrl: string): number[] {
   const needle = `JUPYTERHUB_PUBLIC_URL=${serverUrl}`;
-  const pids = fs
+  return fs
     .readdirSync('/proc')
     .filter(name => /^\d+$/.test(name))
     .map(Number)
     .filter(pid => pid !== process.pid && alive(pid))
     .filter(pid => environ(pid).includes(needle))
     .filter(pid => /jupyterhub-singleuser/.test(cmdline(pid)));
+}
+
+/** The one server process for `serverUrl`, and its home. */
+export function findServer(serverUrl: string): IServerProcess {
+  const pids = serverPids(serverUrl);
   expect(pids, `one jupyterhub-singleuser process for ${serverUrl}`).toHaveLength(1);
   const pid = pids[0];
   return { pid, home: fs.readlinkSync(`/proc/${pid}/cwd`) };
