@@ -201,7 +201,7 @@ class RTCPresence(ExecutionTraits, ExtensionApp):
         self.server.web_app.settings[SETTINGS_KEY] = self.state
         # Extensions load in alphabetical order: jupyter_server_terminals' manager exists.
         install_managers(self.server, self.state.processes)
-        install_execution(self.server, self.state, self)
+        self.state.executions = install_execution(self.server, self.state, self)
         self._rooms_installed = self._install_rooms()
 
     def initialize_handlers(self) -> None:

@@ -65,7 +65,30 @@ class OwnerHandler(RTCAPIHandler):
         }
         if share is not None:
             model["accepted_at"] = share.get("created_at")
+        model["ran_code_in"] = self.shared_kernels_of(name)
         return model
+
+    def restart_choice(self) -> bool:
+        """``?restart_kernels=true``: also restart the shared kernels the revoked
+        ran code in (default false: other people's work in them is kept)."""
+        value = self.get_query_argument("restart_kernels", "false").lower()
+        if value not in ("true", "false"):
+            raise web.HTTPError(400, "restart_kernels must be true or false.")
+        return value == "true"
+
+    def shared_kernels_of(self, name: str) -> list[dict[str, Any]]:
+        """Kernels ``name`` ran code in that others started (a revoke leaves them
+        running unless the owner asks to restart them), with their notebook."""
+        rtc = self.rtc
+        if rtc.executions is None:
+            return []
+        own = set(rtc.processes.kernels_started_by(name))
+        live = rtc.processes.kernel_manager
+        return [
+            {"kernel_id": kid, "path": rtc.executions.kernel_paths.get(kid)}
+            for kid in rtc.executions.kernels_run_by(name)
+            if kid not in own and (live is None or kid in live)
+        ]
 
 
 def parse_access(body: dict[str, Any], default: Access | None) -> Access | None:
@@ -201,10 +224,19 @@ class GuestsHandler(OwnerHandler):
         names.discard(None)
         names.update(rtc.gate.connected_guests())
         names.discard(rtc.gate.owner)
+        restart = self.restart_choice()
+        shared = {k["kernel_id"] for n in names for k in self.shared_kernels_of(str(n))}
         closed = sum(rtc.gate.evict(str(name), by=self.current_user.username) for name in names)
         await sharing.revoke_all(token)
         rtc.notify_access()
-        self.send({"revoked": sorted(str(n) for n in names), "closed_connections": closed})
+        restarted = await rtc.processes.restart_kernels(shared) if restart and shared else {}
+        self.send(
+            {
+                "revoked": sorted(str(n) for n in names),
+                "closed_connections": closed,
+                "restarted_kernels": restarted,
+            }
+        )
 
 
 class GuestHandler(OwnerHandler):
@@ -252,10 +284,16 @@ class GuestHandler(OwnerHandler):
         # The hub confirms these are the owner's own credentials (one read
         # of the shares) before anything changes here.
         await sharing.list_shares(token)
+        restart = self.restart_choice()
+        shared = [k["kernel_id"] for k in self.shared_kernels_of(username)]
         # Then cut off (this server) before telling the hub: the person is
         # out even if the hub call fails, and the error says so.
         closed = rtc.gate.evict(username, by=self.current_user.username)
         rtc.notify_access()
+        restarted: dict[str, str] = {}
+        if restart and shared:
+            # What their code left in kernels others started ends with them.
+            restarted = await rtc.processes.restart_kernels(shared)
         try:
             await sharing.revoke_user(token, username)
         except SharingError as exc:
@@ -264,7 +302,9 @@ class GuestHandler(OwnerHandler):
                 f"{username} was disconnected and is refused by this server, "
                 f"but the hub could not be told: {exc.message}",
             ) from None
-        self.send({"username": username, "closed_connections": closed})
+        self.send(
+            {"username": username, "closed_connections": closed, "restarted_kernels": restarted}
+        )
 
 
 class GuestAllowHandler(OwnerHandler):
@@ -278,6 +318,9 @@ class GuestAllowHandler(OwnerHandler):
         await sharing.list_codes(token)
         if not self.rtc.gate.allow(username):
             raise web.HTTPError(404, f"{username} is not in the revoked list.")
+        if self.rtc.share_scopes is not None:
+            # The link they accept next decides their level: read it afresh.
+            self.rtc.share_scopes.invalidate()
         self.rtc.notify_access()
         self.set_status(204)
         self.finish()

@@ -23,6 +23,7 @@ from tornado import web
 
 from .access import Access
 from .awareness import AwarenessLimits, RoomAwarenessMap
+from .executionlog import ExecutionLog
 from .gate import Gate, run_every
 from .guestcode import connect as connect_guest_code
 from .liveness import RoomLiveness
@@ -125,6 +126,8 @@ class RTCState:
             settings.ping_interval + settings.ping_timeout,
             min(0.5, settings.ping_timeout or 0.5),
         )
+        self.executions: ExecutionLog | None = None
+        """Who ran code in which kernel (set by :func:`~.execution.install_execution`)."""
         self.room_connections: collections.Counter[str] = collections.Counter()
         """Open room connections per person (max_room_connections)."""
         self._periodic: list[asyncio.Task[None]] = []

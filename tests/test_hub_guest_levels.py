@@ -22,6 +22,7 @@ from rtc_presence.testing.demohub import DemoHub
 from rtc_presence.testing.hubapi import ServerAPI
 from rtc_presence.testing.hubbrowser import HubBrowser
 from rtc_presence.testing.kernelclient import KernelChannel
+from rtc_presence.testing.waiting import until
 
 pytestmark = pytest.mark.hub
 
@@ -133,3 +134,65 @@ async def test_view_edit_run_and_the_stolen_server_token(tmp_path: Path) -> None
         assert time.monotonic() - started < 1.5
         assert (await guest.get("api/me")).json()["identity"]["access"] == "view"
         assert await _put_file(guest, "again.txt") == 403
+
+
+LOOP = (
+    "import threading, time\n"
+    "def tick():\n"
+    "    while True:\n"
+    "        open({path!r}, 'a').write('x')\n"
+    "        time.sleep(0.05)\n"
+    "threading.Thread(target=tick, daemon=True).start()\n"
+)
+
+
+async def test_revoke_can_restart_the_shared_kernels_the_guest_ran_code_in(
+    tmp_path: Path,
+) -> None:
+    marker = tmp_path / "bob-was-here.txt"
+    async with (
+        DemoHub(state_dir=tmp_path / "hub") as hub,
+        HubBrowser(hub.url, "alice") as alice,
+        HubBrowser(hub.url, "bob") as bob,
+    ):
+        await alice.login()
+        await alice.start_server()
+        await alice.open_lab()
+        owner = alice.api()
+        invite = (await owner.post("api/rtc-presence/invites", json={"access": "run"})).json()
+        await bob.login()
+        await bob.accept_share(invite["url"])
+        await bob.open_lab("alice")
+        guest = bob.api("alice")
+        # alice's kernel; bob runs code in it that keeps running in a thread.
+        r = await owner.post("api/kernels", json={"name": "python3"})
+        assert r.status_code == 201, r.text
+        kernel_id = r.json()["id"]
+        channel = await KernelChannel.open(_ws_base(guest), kernel_id, guest.websocket_headers())
+        result = await channel.execute(LOOP.format(path=str(marker)))
+        assert result["status"] == "ok", result
+        await until(lambda: marker.exists() and marker.stat().st_size > 3, 10, "bob's thread")
+
+        listed = (await owner.get("api/rtc-presence/guests")).json()["guests"]
+        (entry,) = [g for g in listed if g["username"] == "bob"]
+        assert [k["kernel_id"] for k in entry["ran_code_in"]] == [kernel_id]
+
+        r = await owner.delete("api/rtc-presence/guests/bob?restart_kernels=maybe")
+        assert r.status_code == 400
+        r = await owner.delete("api/rtc-presence/guests/bob?restart_kernels=true")
+        assert r.status_code == 200, r.text
+        assert r.json()["restarted_kernels"] == {kernel_id: "restarted"}
+        revoked_at = time.monotonic()
+
+        async def stopped() -> bool:
+            before = marker.stat().st_size
+            await asyncio.sleep(0.3)
+            return marker.stat().st_size == before
+
+        await until(stopped, 2.0, "bob's thread to stop writing")
+        assert time.monotonic() - revoked_at < 2.5
+        # alice's kernel lives on, restarted, and is hers to use.
+        kernels = (await owner.get("api/kernels")).json()
+        assert [k["id"] for k in kernels] == [kernel_id]
+        mine = await KernelChannel.open(_ws_base(owner), kernel_id, owner.websocket_headers())
+        assert (await mine.execute("print(1 + 1)"))["stdout"].strip() == "2"
