@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
 from typing import Any
 
 import pytest
 from websockets.exceptions import InvalidStatus
 
-from rtc_presence.execution import SETTINGS_KEY
+from rtc_presence.execution import SETTINGS_KEY, AttributedKernelConnection
 from rtc_presence.executionlog import EVENTS_SCHEMA_ID, ExecutionLog
 from rtc_presence.pytest_plugin import RTCServer
 from rtc_presence.testing.kernelwire import KernelClient, Protocol
@@ -208,6 +209,8 @@ async def test_view_and_edit_guests_are_refused_at_the_kernel_websocket(
         await KernelClient.connect(rtc_server.ws_url, kernel_id, "bob-token")
     assert refused.value.response.status_code == 403
     assert _log(rtc_server).kernels_run_by("bob") == []
+    changes = [e for e in await _activity(rtc_server) if e["kind"] == "access_changed"]
+    assert [(e["username"], e["access"]) for e in changes] == [("bob", level)]
     # The owner still runs code in the same kernel.
     alice = await KernelClient.connect(rtc_server.ws_url, kernel_id, "alice-token", "v1")
     _, reply = await alice.execute("1 + 1")
@@ -282,3 +285,16 @@ async def test_a_revoked_persons_last_execution_stays_in_the_timeline(
     run, revoked = [e for e in timeline if e["username"] == "bob"][-2:]
     assert run["cell_id"] == "last-cell" and run["status"] == "ok"
     assert revoked["by"] == "alice"
+
+
+async def test_kernel_websockets_have_tcp_nodelay(rtc_server: RTCServer) -> None:
+    # A cell's reply comes as several small frames; with Nagle's algorithm
+    # each waited for the client's delayed ACK (~40 ms, docs/execution.md).
+    kernel_id = await _kernel(rtc_server)
+    bob = await KernelClient.connect(rtc_server.ws_url, kernel_id, "bob-token")
+    await bob.execute("1")
+    connections = [c for c in AttributedKernelConnection._open_sockets if c.kernel_id == kernel_id]
+    assert len(connections) == 1
+    stream = connections[0].websocket_handler.ws_connection.stream
+    assert stream.socket.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    await bob.close()
