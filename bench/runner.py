@@ -179,7 +179,11 @@ def main(argv: list[str] | None = None) -> int:
             if cfg.fresh_servers_per_n:
                 stop_contenders(contenders, run)
                 contenders = start_contenders(cfg, workdir, run)
-            run.crash = run_crash(pool, contenders, cfg)
+            try:
+                run.crash = run_crash(pool, contenders, cfg)
+            except (RuntimeError, TimeoutError) as exc:  # WorkerError included
+                # The per-N results are in; a failed wait must not lose them.
+                run.crash = {"error": str(exc)[:2000]}
             print(f"[bench] crash: {json.dumps(run.crash)}", flush=True)
     finally:
         stop_contenders(contenders, run)

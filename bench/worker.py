@@ -261,10 +261,11 @@ class Worker:
             "freeze": await YClient.connect(url, headers=headers, awareness_timeout=timeout),
         }
         try:
+            # clock 1: y-protocols ignores an unknown client's state at clock 0
             for i, o in enumerate(obs):
-                await o.set_awareness({"bench_role": "observer", "i": i})
+                await o.set_awareness({"bench_role": "observer", "i": i}, clock=1)
             for name, v in victims.items():
-                await v.set_awareness({"bench_role": name})
+                await v.set_awareness({"bench_role": name}, clock=1)
             ids = [v.client_id for v in victims.values()]
             await asyncio.gather(
                 *(
