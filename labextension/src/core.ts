@@ -38,7 +38,7 @@ export class RtcPresenceCore implements IRtcPresence {
     // 4403 on the stream, or a 403 from the API: only guests are revoked.
     this.presence.revoked.connect(() => {
       if (this.role() !== 'owner') {
-        this.endAccess('revoked');
+        this.endAccess(this.presence.expired ? 'expired' : 'revoked');
       }
     });
     // The hub answered for the server: it stopped. The owner keeps
@@ -161,7 +161,7 @@ export class RtcPresenceCore implements IRtcPresence {
       return;
     }
     this._ended = reason;
-    this.presence.stop(reason === 'revoked' ? 'revoked' : 'ended');
+    this.presence.stop(reason === 'stopped' ? 'ended' : 'revoked');
     showAccessEnded(reason, this.ownerName(), this.trans);
     goQuiet(this._options);
     this._endedChanged.emit(reason);

@@ -8,7 +8,7 @@
 import { PageConfig, URLExt } from '@jupyterlab/coreutils';
 import { TranslationBundle } from '@jupyterlab/translation';
 
-export type EndReason = 'revoked' | 'stopped';
+export type EndReason = 'revoked' | 'expired' | 'stopped';
 
 export const REVOKED_ID = 'rtc-presence-revoked';
 export const STOPPED_ID = 'rtc-presence-ended';
@@ -28,6 +28,15 @@ function texts(
   owner: string,
   trans: TranslationBundle
 ): { title: string; text: string } {
+  if (reason === 'expired') {
+    return {
+      title: trans.__('Your access to this server has expired'),
+      text: trans.__(
+        'The time %1 gave you on this server is over. You are disconnected: nothing you type here is saved. Ask %1 for a new invite link if you need access again.',
+        owner
+      )
+    };
+  }
   if (reason === 'revoked') {
     return {
       title: trans.__('Your access to this server was revoked by its owner'),
@@ -55,7 +64,7 @@ export function showAccessEnded(
   if (existing) {
     return existing;
   }
-  const id = reason === 'revoked' ? REVOKED_ID : STOPPED_ID;
+  const id = reason === 'stopped' ? STOPPED_ID : REVOKED_ID;
   const overlay = document.createElement('div');
   overlay.id = id;
   overlay.className = `rtc-RevokedOverlay ${NOTICE_CLASS}`;

@@ -77,10 +77,12 @@ function CollaboratorsPanel(props: IPanelProps): JSX.Element {
         <p className="rtc-Error" role="alert">
           {rtc.ended === 'revoked'
             ? trans.__('Your access to this server was revoked by its owner.')
-            : trans.__(
-                '%1 stopped the server; your access ended.',
-                rtc.ownerName()
-              )}
+            : rtc.ended === 'expired'
+              ? trans.__('Your access to this server has expired.')
+              : trans.__(
+                  '%1 stopped the server; your access ended.',
+                  rtc.ownerName()
+                )}
         </p>
       )}
       <ul className="rtc-People rtc-Collaborators" aria-live="polite">

@@ -58,6 +58,11 @@ export class PresenceModel {
     return this._accessChanged;
   }
 
+  /** The end was the time-boxed access running out (4403 "access expired"). */
+  get expired(): boolean {
+    return this._expired;
+  }
+
   /** This browser's user was revoked (close 4403, or the API answers 403). */
   get revoked(): ISignal<this, void> {
     return this._revoked;
@@ -148,6 +153,7 @@ export class PresenceModel {
           this.stop('ended');
           this._serverGone.emit();
         } else {
+          this._expired = event.reason === CloseReason.EXPIRED;
           this._onRevoked();
         }
         return;
@@ -224,6 +230,7 @@ export class PresenceModel {
   private _retryTimer = 0;
   private _hadSnapshot = false;
   private _stopped = false;
+  private _expired = false;
   private _changed = new Signal<this, void>(this);
   private _ready = new Signal<this, void>(this);
   private _joined = new Signal<this, IPerson>(this);
