@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .presence import iso
+from .startupstore import MAX_CHANGES, Saved, default_store, load, save
 
 MAX_FILES = 5000
 """Files one scan records at most (a guest filling ~/.jupyter must not stall checks)."""
@@ -214,9 +215,25 @@ class StartupWatch:
     """Guests with run access now -> since when."""
     watching_since: float | None = None
     changes: list[StartupChange] = field(default_factory=list)
+    """Changes found by this server."""
+    store: Path | None = field(default_factory=default_store)
+    """Where the record is kept across restarts (:mod:`.startupstore`); None: nowhere."""
+    _earlier: list[dict[str, Any]] = field(default_factory=list)
+    """Changes found by earlier servers (as the API shows them)."""
     _known: dict[str, FileState] | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    _save_failed: bool = False
+    dropped: int = 0
+    """Changes found beyond :data:`~.startupstore.MAX_CHANGES` (counted, not kept)."""
+
+    def __post_init__(self) -> None:
+        saved = load(self.store, self.log) if self.store is not None else None
+        if saved is not None:
+            self.watching_since = saved.watching_since
+            self._known = {p: FileState(*v) for p, v in saved.known.items()}
+            self._earlier = saved.changes
+            self.dropped = saved.dropped
 
     def admitted(self, username: str, level: str) -> None:
         """A guest was admitted at ``level`` (called on their requests; cheap)."""
@@ -256,13 +273,18 @@ class StartupWatch:
             now_states = await asyncio.to_thread(self.scanner)
             if self._known is None:
                 self._known = now_states  # the baseline
+                await asyncio.to_thread(self._save)
                 return []
             found = [
                 StartupChange(path, kind, time.time(), guests, before, after)
                 for path, kind, before, after in diff(self._known, now_states)
             ]
             self._known = now_states
-        self.changes.extend(found)
+            if found:
+                room = max(0, MAX_CHANGES - len(self._earlier) - len(self.changes))
+                self.changes.extend(found[:room])
+                self.dropped += len(found) - len(found[:room])
+                await asyncio.to_thread(self._save)
         if found:
             # One line per check, however many files a guest touched.
             shown = ", ".join(f"{c.path} {c.change}" for c in found[:5])
@@ -282,6 +304,19 @@ class StartupWatch:
 
     def model(self) -> dict[str, Any]:
         return {
-            "changes": [c.model() for c in self.changes],
+            "changes": self._earlier + [c.model() for c in self.changes],
             "watching_since": iso(self.watching_since),
+            "dropped": self.dropped,
         }
+
+    def _save(self) -> None:
+        if self.store is None or self._known is None or self.watching_since is None:
+            return
+        known = {p: (st.mtime, st.size, st.sha256) for p, st in self._known.items()}
+        record = Saved(self.watching_since, known, self.model()["changes"], self.dropped)
+        try:
+            save(self.store, record)
+        except OSError as exc:
+            if not self._save_failed:  # once: the watch itself goes on in memory
+                self.log.warning("rtc-presence: cannot write %s: %s", self.store, exc)
+            self._save_failed = True

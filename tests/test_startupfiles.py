@@ -75,7 +75,7 @@ def test_scan_and_diff(home: Path) -> None:
 
 
 async def test_watch_names_the_guests_with_run_access(home: Path) -> None:
-    watch = StartupWatch(logging.getLogger("test"), linger=0.1)
+    watch = StartupWatch(logging.getLogger("test"), linger=0.1, store=None)
     assert await watch.check() == []  # nobody with run access yet: no baseline
     watch.admitted("carol", "edit")
     assert watch.watching_since is None
@@ -94,6 +94,41 @@ async def test_watch_names_the_guests_with_run_access(home: Path) -> None:
     assert [c["change"] for c in model["changes"]] == ["added", "added"]
     assert model["changes"][0]["after"]["size"] == 5
     assert model["watching_since"].endswith("Z")
+
+
+async def test_the_record_survives_a_restart_and_is_bounded(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = tmp_path / "data" / "startup-watch.json"
+    log = logging.getLogger("test")
+    first = StartupWatch(log, store=store)
+    first.admitted("bob", "run")
+    await first.settled()
+    _write(home / ".jupyter" / "jupyter_server_config.py", "evil\n")
+    assert len(await first.check()) == 1
+    # The server stops; while none runs, the file changes again; the next server
+    # starts from the record, and its first check shows it.
+    _write(home / ".jupyter" / "jupyter_server_config.py", "evil, grown\n")
+    second = StartupWatch(log, store=store)
+    assert second.watching_since == first.watching_since
+    (meanwhile,) = await second.check()
+    assert (meanwhile.change, meanwhile.guests) == ("modified", ())
+    model = second.model()
+    assert [(c["change"], c["guests"]) for c in model["changes"]] == [
+        ("added", ["bob"]),
+        ("modified", []),
+    ]
+    # At most MAX_CHANGES kept; the rest counted.
+    monkeypatch.setattr("rtc_presence.startupfiles.MAX_CHANGES", 3)
+    for name in ("a", "b", "c"):
+        _write(home / ".jupyter" / f"{name}.json", "{}")
+    await second.check()
+    assert len(second.model()["changes"]) == 3
+    assert second.model()["dropped"] == 2
+    # A record that is not one: a fresh watch, said once in the log.
+    store.write_text("{not json")
+    assert StartupWatch(log, store=store).watching_since is None
+    assert "not a startup watch record" in caplog.text
 
 
 # ---------------------------------------------------------------- a real server
