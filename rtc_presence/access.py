@@ -13,7 +13,7 @@ back from the guest's token model.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from typing import Any, Literal, cast, get_args
 
@@ -54,6 +54,19 @@ the share; the server counts it from the person's first visit after accepting.""
 DURATION_PREFIX = SCOPE_PREFIX + "for-"
 
 
+def _held(scopes: Iterable[str], prefix: str, server: str) -> Iterator[str]:
+    """Names after ``prefix`` of the scopes that apply to ``server`` (``"alice/"``):
+    unfiltered, or filtered to this server (``!server=alice/``) or its owner
+    (``!user=alice``)."""
+    owner = server.split("/", 1)[0]
+    filters = {"", f"!server={server}", f"!user={owner}"}
+    for held in scopes:
+        if held.startswith(prefix):
+            name, bang, rest = held[len(prefix) :].partition("!")
+            if bang + rest in filters:
+                yield name
+
+
 def duration_scope(seconds: int) -> str:
     return f"{DURATION_PREFIX}{seconds}"
 
@@ -69,16 +82,10 @@ def all_scopes() -> dict[str, str]:
 
 def duration_from_scopes(scopes: Iterable[str], server: str) -> int | None:
     """The longest ``access_for`` among ``scopes`` for ``server``; None: no limit."""
-    owner = server.split("/", 1)[0]
-    filters = {"", f"!server={server}", f"!user={owner}"}
     best: int | None = None
-    for held in scopes:
-        if not held.startswith(DURATION_PREFIX):
-            continue
-        name, bang, rest = held[len(DURATION_PREFIX) :].partition("!")
-        if not name.isdigit() or int(name) not in DURATIONS or (bang + rest) not in filters:
-            continue
-        best = max(best or 0, int(name))
+    for name in _held(scopes, DURATION_PREFIX, server):
+        if name.isdigit() and int(name) in DURATIONS:
+            best = max(best or 0, int(name))
     return best
 
 
@@ -108,14 +115,9 @@ def level_from_scopes(scopes: Iterable[str], server: str, default: Access | None
     level of a share made outside rtc-presence (the hub's own API), which
     carries no level.
     """
-    owner = server.split("/", 1)[0]
-    filters = {"", f"!server={server}", f"!user={owner}"}
     best: Access | None = None
-    for held in scopes:
-        if not held.startswith(SCOPE_PREFIX):
-            continue
-        name, bang, rest = held[len(SCOPE_PREFIX) :].partition("!")
-        if name not in LEVELS or (bang + rest) not in filters:
+    for name in _held(scopes, SCOPE_PREFIX, server):
+        if name not in LEVELS:
             continue
         level: Access = name  # narrowed by "name not in LEVELS" above
         if best is None or allows(level, best):

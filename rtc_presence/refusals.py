@@ -56,31 +56,15 @@ def answer_json(handler: web.RequestHandler, message: str) -> None:
     allow it: every such request is an API call, also those served by
     handlers that would answer an HTML error page (``api/shutdown``).
     """
-    setattr(handler, REFUSED, True)
-    upstream_write_error = handler.write_error
-
-    def write_error(status_code: int, **kwargs: Any) -> None:
-        if status_code != 403:
-            upstream_write_error(status_code, **kwargs)
-            return
-        handler.set_header("Content-Type", "application/json")
-        handler.finish(json.dumps({"message": message, "reason": "Forbidden"}))
-
-    handler.write_error = write_error  # type: ignore[method-assign]
+    _answer_403(handler, lambda: _finish_json(handler, message))
 
 
 def answer(handler: web.RequestHandler, page: AccessPage) -> None:
     """Make the 403 answer of this request ``page`` (HTML, JSON or text)."""
-    setattr(handler, REFUSED, True)
-    upstream_write_error = handler.write_error
 
-    def write_error(status_code: int, **kwargs: Any) -> None:
-        if status_code != 403:
-            upstream_write_error(status_code, **kwargs)
-            return
+    def write() -> None:
         if isinstance(handler, APIHandler):
-            handler.set_header("Content-Type", "application/json")
-            handler.finish(json.dumps({"message": page.message, "reason": "Forbidden"}))
+            _finish_json(handler, page.message)
         elif wants_page(handler):
             handler.set_header("Content-Type", "text/html; charset=UTF-8")
             handler.set_header("Cache-Control", "no-store")
@@ -89,12 +73,31 @@ def answer(handler: web.RequestHandler, page: AccessPage) -> None:
             handler.set_header("Content-Type", "text/plain; charset=UTF-8")
             handler.finish(page.message + "\n")
 
+    _answer_403(handler, write)
+
+
+def _finish_json(handler: web.RequestHandler, message: str) -> None:
+    handler.set_header("Content-Type", "application/json")
+    handler.finish(json.dumps({"message": message, "reason": "Forbidden"}))
+
+
+def _answer_403(handler: web.RequestHandler, write: Callable[[], None]) -> None:
+    """``write`` answers this request's 403; its traceback is not logged."""
+    setattr(handler, REFUSED, True)
+    upstream_write_error = handler.write_error
+    upstream_log_exception = handler.log_exception
+
+    def write_error(status_code: int, **kwargs: Any) -> None:
+        if status_code != 403:
+            upstream_write_error(status_code, **kwargs)
+            return
+        write()
+
     def log_exception(typ: Any, value: Any, tb: Any) -> None:
         if isinstance(value, web.HTTPError) and value.status_code == 403:
             return  # RefusalLog has said it, once per person per minute
         upstream_log_exception(typ, value, tb)
 
-    upstream_log_exception = handler.log_exception
     # Instance attributes for this one request, whatever the handler's class:
     # JupyterHub's identity provider does the same with ``handler.redirect``
     # for people it refuses (jupyterhub/singleuser/extension.py, get_user).

@@ -18,10 +18,9 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from rtc_presence.closecodes import CloseCode
-from rtc_presence.testing.demohub import DemoHub
 from rtc_presence.testing.hubapi import ServerAPI
-from rtc_presence.testing.hubbrowser import HubBrowser
 from rtc_presence.testing.kernelclient import KernelChannel
+from rtc_presence.testing.sharingflows import owner_and_guest
 from rtc_presence.testing.waiting import until
 
 pytestmark = pytest.mark.hub
@@ -52,22 +51,10 @@ async def _put_file(api: ServerAPI, name: str) -> int:
 
 
 async def test_view_edit_run_and_the_stolen_server_token(tmp_path: Path) -> None:
-    async with (
-        DemoHub(state_dir=tmp_path / "hub") as hub,
-        HubBrowser(hub.url, "alice") as alice,
-        HubBrowser(hub.url, "bob") as bob,
-    ):
-        await alice.login()
-        await alice.start_server()
-        await alice.open_lab()
+    async with owner_and_guest(tmp_path / "hub", invite={"access": "view"}) as shared:
+        hub, alice, bob = shared.hub, shared.owner, shared.guest
         owner = alice.api()
-        r = await owner.post("api/rtc-presence/invites", json={"access": "view"})
-        assert r.status_code == 201, r.text
-        invite = r.json()
-        assert invite["access"] == "view"
-        await bob.login()
-        await bob.accept_share(invite["url"])
-        await bob.open_lab("alice")
+        assert shared.invite["access"] == "view"
         guest = bob.api("alice")
 
         # -- view: reads, nothing else -------------------------------------------
@@ -150,20 +137,9 @@ async def test_revoke_can_restart_the_shared_kernels_the_guest_ran_code_in(
     tmp_path: Path,
 ) -> None:
     marker = tmp_path / "bob-was-here.txt"
-    async with (
-        DemoHub(state_dir=tmp_path / "hub") as hub,
-        HubBrowser(hub.url, "alice") as alice,
-        HubBrowser(hub.url, "bob") as bob,
-    ):
-        await alice.login()
-        await alice.start_server()
-        await alice.open_lab()
-        owner = alice.api()
-        invite = (await owner.post("api/rtc-presence/invites", json={"access": "run"})).json()
-        await bob.login()
-        await bob.accept_share(invite["url"])
-        await bob.open_lab("alice")
-        guest = bob.api("alice")
+    async with owner_and_guest(tmp_path / "hub", invite={"access": "run"}) as shared:
+        owner = shared.owner.api()
+        guest = shared.guest.api("alice")
         # alice's kernel; bob runs code in it that keeps running in a thread.
         r = await owner.post("api/kernels", json={"name": "python3"})
         assert r.status_code == 201, r.text

@@ -64,13 +64,15 @@ async def owner_and_guest(
     others: Sequence[str] = (),
     notebook: tuple[str, Sequence[str]] | None = None,
     rtc_config: dict[str, Any] | None = None,
+    invite: dict[str, Any] | None = None,
     **hub_options: Any,
 ) -> AsyncIterator[SharedServer]:
     """A demo hub in ``state_dir`` with ``owner``'s server shared with ``guests``.
 
     ``notebook`` is ``(path, cell sources)``, created by the owner before she invites;
-    ``rtc_config`` becomes her server's ``c.RTCPresence`` settings; ``hub_options`` go
-    to :class:`DemoHub`. Everything is stopped and closed on exit.
+    ``rtc_config`` becomes her server's ``c.RTCPresence`` settings; ``invite`` is the
+    body of her ``POST api/rtc-presence/invites`` (``{"access": "view"}``);
+    ``hub_options`` go to :class:`DemoHub`. Everything is stopped and closed on exit.
     """
     if rtc_config:
         write_server_config(state_dir, owner, rtc_config)
@@ -90,7 +92,7 @@ async def owner_and_guest(
             path, sources = notebook
             r = await host.api().put_notebook(path, *sources)
             assert r.status_code in (200, 201), r.text
-        r = await host.api().post("api/rtc-presence/invites", json={})
+        r = await host.api().post("api/rtc-presence/invites", json=invite or {})
         assert r.status_code == 201, r.text
         shared = SharedServer(
             hub=hub,
