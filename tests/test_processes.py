@@ -431,7 +431,7 @@ subprocess.Popen(["sh", "-c", {sub!r}])
 subprocess.Popen("setsid nohup sh -c {detached!r} >/dev/null 2>&1 &", shell=True)
 config = Path.home() / ".jupyter" / "jupyter_server_config.py"
 config.parent.mkdir(exist_ok=True)
-config.write_text("c.ServerApp.tornado_settings = {{}}  # bob was here\\n")
+config.write_text("# bob was here: this runs in alice's next server\\n")
 print(os.getpid(), os.environ.get("JUPYTERHUB_API_TOKEN"), os.environ.get({by!r}))
 """
 
@@ -501,3 +501,12 @@ async def test_revoke_on_a_real_hub_ends_the_guests_processes(tmp_path: Path) ->
         (change,) = [c for c in r.json()["changes"] if c["path"].endswith("server_config.py")]
         assert (change["change"], change["guests"]) == ("added", ["bob"])
         await alice.close()
+
+        # alice stops and starts her server (where bob's file would run): the new
+        # server still shows it.
+        await shared.owner.stop_server()
+        await shared.owner.start_server()
+        await shared.owner.open_lab()
+        r = await shared.owner.api().get("api/rtc-presence/startup-changes")
+        assert r.status_code == 200, r.text
+        assert change in r.json()["changes"]
