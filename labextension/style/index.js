@@ -1,2 +1,3 @@
 import './base.css';
 import './levels.css';
+import './execution.css';

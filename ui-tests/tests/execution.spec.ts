@@ -7,7 +7,7 @@
  */
 import { Browser, expect, Page, test } from '@playwright/test';
 
-import { hubUrl, notebookCells } from './helpers';
+import { hubUrl, notebookCells, screenshotPath } from './helpers';
 import { newInvite, sharingApi } from './lib/owner';
 import { acceptLink, IPerson, logIn, mainPage, openNotebook } from './lib/people';
 
@@ -133,6 +133,8 @@ test('bob runs a cell: alice sees who ran it within 1 s', async () => {
   console.log(`run-by on alice's cell ${lag} ms after bob's own reply`);
   expect(lag).toBeLessThanOrEqual(1000);
 
+  await a.screenshot({ path: screenshotPath('run-by.png') });
+
   // The server's own record says bob, with the cell's id.
   const activity = await sharingApi(a, hubUrl(), OWNER, 'GET', `activity?path=${NOTEBOOK}`);
   const runs = (activity.body as { events: Record<string, unknown>[] }).events.filter(
@@ -168,6 +170,8 @@ test('alice follows bob across notebooks and cells; Escape stops it', async () =
   await expect
     .poll(() => where(a), { timeout: 30_000 })
     .toEqual({ tab: SECOND, cell: FOLLOW_CELL });
+
+  await a.screenshot({ path: screenshotPath('follow.png') });
 
   // Escape: not following any more.
   await a.keyboard.press('Escape');
