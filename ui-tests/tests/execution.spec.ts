@@ -161,7 +161,12 @@ test('alice follows bob across notebooks and cells; Escape stops it', async () =
   await expect(bar).toContainText('Following Bob Dupont');
 
   // bob opens the second notebook from his file browser and goes to a cell.
-  await b.locator('.jp-DirListing-item', { hasText: SECOND }).dblclick();
+  const item = b.locator('.jp-DirListing-item', { hasText: SECOND });
+  if (!(await item.isVisible())) {
+    // The left area may show another panel (the collaborators panel).
+    await b.locator('.jp-SideBar .lm-TabBar-tab[data-id="filebrowser"]').click();
+  }
+  await item.dblclick();
   const bobCell = b
     .locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell')
     .nth(FOLLOW_CELL);

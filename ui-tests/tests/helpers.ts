@@ -73,18 +73,14 @@ export async function acceptInvite(page: Page, inviteUrl: string, owner: string)
   await page.goto(inviteUrl);
   await page.getByRole('button', { name: 'Accept invitation' }).click();
   // Opening someone else's server runs OAuth: the hub asks for consent the
-  // first time (a fresh demo); a hub reused through RTC_DEMO_URL may
-  // remember an earlier consent and go straight to JupyterLab.
+  // first time this person opens it (another spec may already have done so
+  // on the same demo hub), and otherwise goes straight to JupyterLab.
   const authorize = page.getByRole('button', { name: 'Authorize' });
-  if (process.env.RTC_DEMO_FRESH) {
+  await expect(authorize.or(page.locator('#jp-main-dock-panel'))).toBeVisible({
+    timeout: 120_000
+  });
+  if (await authorize.isVisible()) {
     await authorize.click();
-  } else {
-    await expect(authorize.or(page.locator('#jp-main-dock-panel'))).toBeVisible({
-      timeout: 120_000
-    });
-    if (await authorize.isVisible()) {
-      await authorize.click();
-    }
   }
   await page.waitForURL(new RegExp(`/user/${owner}/lab`), { timeout: 120_000 });
   await waitForLab(page);
@@ -120,7 +116,9 @@ export function backgroundColor(locator: Locator): Promise<string> {
 
 /** Open a file of the server in JupyterLab through its URL. */
 export async function openDocument(page: Page, owner: string, file: string): Promise<void> {
-  await page.goto(`${hubUrl()}user/${owner}/lab/tree/${file}`);
+  // `?reset`: JupyterLab's workspace is kept on the server per user, so
+  // another spec's layout (tabs, side panels) would come back otherwise.
+  await page.goto(`${hubUrl()}user/${owner}/lab/tree/${file}?reset`);
   await waitForLab(page);
   await expect(notebookCells(page).first()).toBeVisible({ timeout: 60_000 });
 }

@@ -100,6 +100,8 @@ test.describe('access levels in JupyterLab', () => {
     alice = await login(browser, OWNER, { spawn: true });
     await declineNews(alice.page, OWNER);
     await openNotebook(alice.page, hubUrl(), OWNER, NOTEBOOK);
+    // Links other specs made on the same demo hub are not this test's.
+    expect((await sharingApi(alice.page, hubUrl(), OWNER, 'DELETE', 'invites')).status).toBe(204);
 
     const dialog = await openSharingFromMenu(alice.page);
     const levels = dialog.locator('.rtc-Level');

@@ -107,7 +107,7 @@ test('after a crash and an outside change, the owner is told once and opens the 
 
   // alice types; the server has her edit once its autosave wrote it (the
   // YStore is committed before a save is recorded, rtc_presence/durable.py).
-  await page.goto(`${serverUrl}lab/tree/${NOTEBOOK}`);
+  await page.goto(`${serverUrl}lab/tree/${NOTEBOOK}?reset`);
   await waitForLab(page);
   await expect(notebookCells(page).first()).toBeVisible({ timeout: 60_000 });
   await typeInCell(page, 0, TYPED);
@@ -127,7 +127,7 @@ test('after a crash and an outside change, the owner is told once and opens the 
   expect(after.pid).not.toBe(before.pid);
 
   // She reopens the notebook: the file's version, and the notice.
-  await page.goto(`${serverUrl}lab/tree/${NOTEBOOK}`);
+  await page.goto(`${serverUrl}lab/tree/${NOTEBOOK}?reset`);
   await waitForLab(page);
   await expect(notebookCells(page).first()).toContainText(OUTSIDE, { timeout: 60_000 });
   const notice = page.locator('.Toastify__toast', { hasText: NOTICE });

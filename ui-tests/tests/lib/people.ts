@@ -77,7 +77,8 @@ export async function openNotebook(
   owner: string,
   file: string
 ): Promise<void> {
-  await page.goto(`${base}user/${owner}/lab/tree/${file}`);
+  // `?reset`: the workspace another spec left (tabs, side panels) stays out.
+  await page.goto(`${base}user/${owner}/lab/tree/${file}?reset`);
   await waitForLab(page);
   await expect(notebookCells(page).first()).toBeVisible({ timeout: 60_000 });
 }
