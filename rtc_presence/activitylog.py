@@ -25,7 +25,15 @@ from .access import user_role
 from .presence import iso
 
 Kind = Literal[
-    "join", "leave", "execute", "interrupt", "restart", "shutdown", "revoked", "access_changed"
+    "join",
+    "leave",
+    "execute",
+    "interrupt",
+    "restart",
+    "shutdown",
+    "terminal",
+    "revoked",
+    "access_changed",
 ]
 
 Publish = Callable[[dict[str, Any]], None]

@@ -347,6 +347,15 @@ def install_execution(serverapp: Any, state: Any, traits: Any) -> ExecutionLog:
             activity.record("leave", message["username"])
 
     presence.subscribe(on_presence)
+    processes = getattr(state, "processes", None)
+    if processes is not None:
+        # Kernels have their own entries (executions); a terminal is code
+        # running as the owner too, so who opened one is on the timeline.
+        processes.on_created.append(
+            lambda kind, username: (
+                activity.record("terminal", username) if kind == "terminal" else None
+            )
+        )
     gate = state.gate
     gate.on_evicted(
         lambda username, by, closed: activity.record("revoked", username, by=by, connections=closed)

@@ -82,6 +82,9 @@ class ProcessLedger:
         """User name -> what the last :meth:`end_processes_of` did (for logs and tests)."""
         self.on_start: Callable[[str], None] | None = None
         """Called with the user name of each guest who starts a kernel or terminal."""
+        self.on_created: list[Callable[[Kind, str], None]] = []
+        """Called with the kind and the verified user name of every kernel or
+        terminal started, the owner's too (the activity timeline)."""
 
     # -- starting ---------------------------------------------------------
 
@@ -100,6 +103,9 @@ class ProcessLedger:
         out.pop(ENV_STARTED_BY, None)
         out.pop(ENV_SESSION, None)
         session = None
+        if requester is not None:
+            for listener in self.on_created:
+                listener(kind, requester)
         if requester is not None and self.role_of(requester) != "owner":
             session = secrets.token_hex(16)
             self._sessions.setdefault(requester, set()).add(session)

@@ -298,3 +298,15 @@ async def test_kernel_websockets_have_tcp_nodelay(rtc_server: RTCServer) -> None
     stream = connections[0].websocket_handler.ws_connection.stream
     assert stream.socket.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
     await bob.close()
+
+
+async def test_who_opened_a_terminal_is_on_the_timeline(rtc_server: RTCServer) -> None:
+    resp = await rtc_server.request("bob", "POST", "api/terminals")
+    assert resp.status_code == 200, resp.text
+    terminals = [e for e in await _activity(rtc_server) if e["kind"] == "terminal"]
+    assert [e["username"] for e in terminals] == ["bob"]
+    # A viewer opens none, and none is recorded.
+    rtc_server.state.gate.set_access("carol", "view")
+    assert (await rtc_server.request("carol", "POST", "api/terminals")).status_code == 403
+    terminals = [e for e in await _activity(rtc_server) if e["kind"] == "terminal"]
+    assert [e["username"] for e in terminals] == ["bob"]

@@ -44,6 +44,8 @@ export function describeEvent(
       return trans.__('restarted the kernel of %1', doc);
     case 'shutdown':
       return trans.__('shut down the kernel of %1', doc);
+    case 'terminal':
+      return trans.__('opened a terminal');
     case 'revoked':
       return trans.__('was revoked by %1', event.by ?? '?');
     case 'access_changed':

@@ -13,6 +13,7 @@ export type ActivityKind =
   | 'interrupt'
   | 'restart'
   | 'shutdown'
+  | 'terminal'
   | 'revoked'
   | 'access_changed';
 
