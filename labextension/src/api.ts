@@ -110,6 +110,14 @@ export interface IGuest extends IIdentity {
   online: boolean;
   /** When their access ends by itself (ISO 8601 UTC), or null. */
   access_expires_at?: string | null;
+  /** Kernels others started that they ran code in (a revoke can restart them). */
+  ran_code_in?: ISharedKernel[];
+}
+
+export interface ISharedKernel {
+  kernel_id: string;
+  /** The notebook of the kernel's session, when it has one. */
+  path: string | null;
 }
 
 export interface IRevokedGuest extends IIdentity {
@@ -186,10 +194,14 @@ export class RtcPresenceClient {
     return this._request('guests');
   }
 
+  /** Revoke one person; `restartKernels`: also restart the shared kernels
+   * they ran code in (what their code left running there ends too). */
   revokeGuest(
-    username: string
+    username: string,
+    restartKernels = false
   ): Promise<{ username: string; closed_connections: number }> {
-    return this._request(`guests/${encodeURIComponent(username)}`, {
+    const query = restartKernels ? '?restart_kernels=true' : '';
+    return this._request(`guests/${encodeURIComponent(username)}${query}`, {
       method: 'DELETE'
     });
   }

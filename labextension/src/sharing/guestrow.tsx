@@ -7,17 +7,19 @@ import { Avatar, displayName, formatDateTime, Name } from '../common';
 import { levelName } from '../levels/labels';
 import { ConfirmButton } from './controls';
 import { LevelSelect } from './levelselect';
+import { SharedKernels } from './sharedkernels';
 
 export function GuestRow(props: {
   guest: IGuest;
   busy: boolean;
   onLevel: (level: Access) => void;
-  onRevoke: () => void;
+  onRevoke: (restartKernels: boolean) => void;
   trans: TranslationBundle;
 }): JSX.Element {
   const { guest: g, trans } = props;
   const name = displayName(g);
   const level = isAccess(g.access) ? g.access : undefined;
+  const [restart, setRestart] = React.useState(false);
   return (
     <li
       className="rtc-Person"
@@ -43,6 +45,12 @@ export function GuestRow(props: {
           </span>
           {' · '}
           {trans.__('accepted %1', formatDateTime(g.accepted_at))}
+          <SharedKernels
+            kernels={g.ran_code_in ?? []}
+            checked={restart}
+            onChange={setRestart}
+            trans={trans}
+          />
           {g.access_expires_at && (
             <span className="rtc-AccessEnds">
               {' · '}
@@ -66,7 +74,7 @@ export function GuestRow(props: {
           name
         )}
         busy={props.busy}
-        onConfirm={props.onRevoke}
+        onConfirm={() => props.onRevoke(restart)}
         trans={trans}
       />
     </li>

@@ -37,10 +37,10 @@ export function PeopleWithAccess(props: ISectionProps): JSX.Element {
                   trans.__('%1 %2 now', displayName(g), levelName(level, trans))
                 )
               }
-              onRevoke={() =>
+              onRevoke={restartKernels =>
                 void sharing.run(
                   `guest:${g.username}`,
-                  () => client.revokeGuest(g.username),
+                  () => client.revokeGuest(g.username, restartKernels),
                   trans.__('Access revoked for %1', displayName(g))
                 )
               }
