@@ -20,6 +20,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import pytest
 
 from rtc_presence.testing.waiting import until
@@ -167,6 +168,8 @@ async def test_fifty_clients_converge_and_save_everything(tmp_path: Path) -> Non
                 f"{n} saved with every marker",
                 interval=0.2,
                 accept=lambda found: found == want,  # noqa: B023
+                # A read can land while the server rewrites the file: not yet saved.
+                ignore=(nbformat.reader.NotJSONError,),
             )
         autosave_s = time.monotonic() - t_save
         for n in NOTEBOOKS:
