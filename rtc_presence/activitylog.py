@@ -23,6 +23,7 @@ from tornado import web
 
 from .access import user_role
 from .presence import iso
+from .state import state_of
 
 Kind = Literal[
     "join",
@@ -93,13 +94,13 @@ class ActivityLog:
         self._publish({"type": "activity", "event": public(entry)})
 
 
-GUESTS_SEE_ACTIVITY = "rtc_presence_activity_guests"
-"""Tornado settings key: ``c.RTCPresence.activity_visible_to_guests``."""
-
-
 def sees_activity(settings: dict[str, Any], user: Any) -> bool:
-    """Whether ``user`` may read the timeline (REST and the presence stream)."""
-    return bool(settings.get(GUESTS_SEE_ACTIVITY, True)) or user_role(user) == "owner"
+    """Whether ``user`` may read the timeline (REST and the presence stream);
+    ``settings``: the tornado settings (``c.RTCPresence.activity_visible_to_guests``
+    is read from the server's :class:`~rtc_presence.state.RTCState`)."""
+    state = state_of(settings)
+    visible = state.settings.activity_visible_to_guests if state is not None else True
+    return visible or user_role(user) == "owner"
 
 
 def _ms(ts: float) -> float:

@@ -49,11 +49,9 @@ from traitlets.config import Configurable
 
 from .access import REQUESTER, user_access, user_role
 from .activityapi import ActivityHandler
-from .activitylog import GUESTS_SEE_ACTIVITY, ActivityLog, Kind
+from .activitylog import ActivityLog, Kind
 from .executionlog import EVENTS_SCHEMA, ExecutionLog
 from .mixins import adopt
-
-SETTINGS_KEY = "rtc_presence_execution"
 
 REFUSAL_LOG_INTERVAL = 60.0
 
@@ -321,23 +319,24 @@ def install_execution(serverapp: Any, state: Any, traits: Any) -> ExecutionLog:
     """Attribute kernel traffic on ``serverapp``; idempotent; returns the log.
 
     ``state``: the extension's RTCState (``presence``, ``gate``, ``identity_of``,
-    ``emit``); ``traits``: what holds :class:`ExecutionTraits`' values (the
-    RTCPresence app). Call it from the extension's ``initialize_settings``
-    (after ``init_webapp``, which copied the trait into tornado settings; the
+    ``emit``), where the log is kept (``state.executions``, its only home);
+    ``traits``: what holds :class:`ExecutionTraits`' values (the RTCPresence
+    app). Call it from the extension's ``initialize_settings`` (after
+    ``init_webapp``, which copied the trait into tornado settings; the
     handler reads the settings at each connection, the ServerApp trait at
     shutdown, ``close_all``): both are replaced here.
     """
-    web_app = serverapp.web_app
-    existing: ExecutionLog | None = web_app.settings.get(SETTINGS_KEY)
+    existing: ExecutionLog | None = state.executions
     if existing is not None:
         return existing
+    web_app = serverapp.web_app
     log: logging.Logger = state.log
     serverapp.event_logger.register_event_schema(EVENTS_SCHEMA)
     presence = state.presence
     activity = ActivityLog(traits.activity_log_size, presence.publish, state.identity_of)
     execution = ExecutionLog(activity, state.emit, presence.touch, traits.record_code)
     presence.running_of = execution.running_of
-    web_app.settings[SETTINGS_KEY] = execution
+    state.executions = execution
 
     def on_presence(message: dict[str, Any]) -> None:
         if message.get("type") == "join":
@@ -405,6 +404,5 @@ def install_execution(serverapp: Any, state: Any, traits: Any) -> ExecutionLog:
         ActivityHandler,
         {"activity": activity},
     )
-    web_app.settings[GUESTS_SEE_ACTIVITY] = traits.activity_visible_to_guests
     web_app.add_handlers(".*$", [rule])
     return execution

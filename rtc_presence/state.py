@@ -16,14 +16,13 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_events import EventLogger
 from tornado import web
 
 from .access import Access
 from .awareness import AwarenessLimits, RoomAwarenessMap
-from .executionlog import ExecutionLog
 from .gate import Gate, run_every
 from .guestcode import connect as connect_guest_code
 from .liveness import RoomLiveness
@@ -33,6 +32,9 @@ from .profiles import make_color, make_initials
 from .recovery import Notices, NoticeStreams
 from .sharing import HubSharing, HubTarget, ShareScopes
 from .startupfiles import StartupWatch
+
+if TYPE_CHECKING:  # executionlog imports activitylog, which reads the state
+    from .executionlog import ExecutionLog
 
 SETTINGS_KEY = "rtc_presence_state"
 """Where the :class:`RTCState` lives in the tornado application settings."""
@@ -71,6 +73,7 @@ class Settings:
     unscoped_access: Access = "run"
     kernel_hub_token: bool = False
     startup_check_interval: float = 10.0
+    activity_visible_to_guests: bool = True
 
     @classmethod
     def from_traits(cls, source: Any) -> Settings:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from websockets.exceptions import InvalidStatus
 
-from rtc_presence.execution import SETTINGS_KEY, AttributedKernelConnection
+from rtc_presence.execution import AttributedKernelConnection
 from rtc_presence.executionlog import EVENTS_SCHEMA_ID, ExecutionLog
 from rtc_presence.pytest_plugin import RTCServer
 from rtc_presence.testing.kernelwire import KernelClient, Protocol
@@ -49,7 +49,8 @@ def _events(rtc_server: RTCServer) -> list[dict[str, Any]]:
 
 
 def _log(rtc_server: RTCServer) -> ExecutionLog:
-    log: ExecutionLog = rtc_server.app.web_app.settings[SETTINGS_KEY]
+    log: ExecutionLog | None = rtc_server.state.executions
+    assert log is not None, "the execution log is in the server's RTCState"
     return log
 
 
