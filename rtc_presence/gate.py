@@ -11,16 +11,15 @@ stream), drops the cached hub authorization so the next request asks the
 hub again, and, for connections revoked elsewhere, a revalidation loop
 re-checks connected guests against the hub. When the server stops, every
 guest's websocket is closed with the same code and the reason
-"server stopping".
+"server stopping" (:mod:`rtc_presence.stopping`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +43,7 @@ from .profiles import public_identity
 from .recheck import HubRecheck
 from .refusals import REFUSED, Attempts, RefusalLog, answer, answer_json, wants_page
 from .revalidate import revalidate_guests
+from .stopping import close_for_stop
 
 EvictionListener = Callable[[str, str, int], None]
 
@@ -349,34 +349,20 @@ class Gate:
             self.hub_auth.cache.clear()
 
     async def shutdown(self, timeout: float = 1.0) -> int:
-        """The server is stopping: close every guest's websocket, say why.
-
-        Code 4403 (their access ends with the server) and the reason
-        "server stopping", so their Lab says the owner stopped the server
-        instead of offering to restart it. Waits up to ``timeout`` seconds
-        for the closing handshakes, so the frames leave before the process
-        does. Returns how many closed.
-        """
+        """The server is stopping: refuse guests' new websockets and close their
+        open ones (:func:`~.stopping.close_for_stop`); returns how many closed."""
         self.stopping = True
-        sockets = [
+        return await close_for_stop(self.guest_sockets(), self.log, timeout)
+
+    def guest_sockets(self) -> list[WebSocketHandler]:
+        """Every open websocket of every guest."""
+        return [
             sock
             for name, person in self._people.items()
             if self.role_of(name) == "guest"
             for sock in list(person.sockets)
             if _is_open(sock)
         ]
-        for sock in sockets:
-            sock.close(CloseCode.REVOKED, REASON_STOPPING)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        # tornado gives no future for a finished closing handshake: poll it.
-        while any(s.ws_connection is not None for s in sockets) and loop.time() < deadline:  # noqa: ASYNC110
-            await asyncio.sleep(0.02)
-        if sockets:
-            self.log.info(
-                "rtc-presence: server stopping: closed %d guest connection(s)", len(sockets)
-            )
-        return len(sockets)
 
     @staticmethod
     def _close(person: _Person | None, code: int, reason: str) -> int:
@@ -402,15 +388,3 @@ class Gate:
 
 def _is_open(sock: WebSocketHandler) -> bool:
     return sock.ws_connection is not None and not sock.ws_connection.is_closing()
-
-
-async def run_every(
-    interval: float, job: Callable[[], Awaitable[Any]], log: logging.Logger
-) -> None:
-    """Run ``job`` every ``interval`` seconds until cancelled; log its errors."""
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            await job()
-        except Exception:
-            log.exception("rtc-presence: periodic job failed")

@@ -23,7 +23,7 @@ from tornado import web
 
 from .access import Access
 from .awareness import AwarenessLimits, RoomAwarenessMap
-from .gate import Gate, run_every
+from .gate import Gate
 from .guestcode import connect as connect_guest_code
 from .liveness import RoomLiveness
 from .presence import PresenceRegistry
@@ -44,6 +44,18 @@ EXPIRY_CHECK_SECONDS = 1.0
 
 EVENTS_SCHEMA = Path(__file__).parent / "events" / "presence.yaml"
 EVENTS_SCHEMA_ID = "https://schema.jupyter.org/rtc_presence/presence/v1"
+
+
+async def run_every(
+    interval: float, job: Callable[[], Awaitable[Any]], log: logging.Logger
+) -> None:
+    """Run ``job`` every ``interval`` seconds until cancelled; log its errors."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await job()
+        except Exception:
+            log.exception("rtc-presence: periodic job failed")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,4 +1,7 @@
-"""The owner's server stopping under JupyterHub: a graceful stop, so guests are told.
+"""The owner's server stopping: guests are told, under JupyterHub too.
+
+:func:`close_for_stop` closes the guests' websockets with 4403 "server
+stopping" (``Gate.shutdown`` calls it from the extension's stop hook).
 
 JupyterHub's local spawners stop a server with SIGINT (then SIGTERM after
 ``interrupt_timeout``). jupyter_server handles SIGINT only when its stdin is
@@ -16,10 +19,39 @@ on a real hub, tests/test_hub_access_ended.py.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
 import threading
+from collections.abc import Sequence
 from typing import Any
+
+from tornado.websocket import WebSocketHandler
+
+from .closecodes import REASON_STOPPING, CloseCode
+
+
+async def close_for_stop(
+    sockets: Sequence[WebSocketHandler], log: logging.Logger, timeout: float = 1.0
+) -> int:
+    """Close ``sockets`` (the guests') because the server is stopping, say why.
+
+    Code 4403 (their access ends with the server) and the reason
+    "server stopping", so their Lab says the owner stopped the server
+    instead of offering to restart it. Waits up to ``timeout`` seconds
+    for the closing handshakes, so the frames leave before the process
+    does. Returns how many closed.
+    """
+    for sock in sockets:
+        sock.close(CloseCode.REVOKED, REASON_STOPPING)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    # tornado gives no future for a finished closing handshake: poll it.
+    while any(s.ws_connection is not None for s in sockets) and loop.time() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.02)
+    if sockets:
+        log.info("rtc-presence: server stopping: closed %d guest connection(s)", len(sockets))
+    return len(sockets)
 
 
 def stop_gracefully_on_sigint(serverapp: Any, log: logging.Logger) -> bool:
