@@ -22,7 +22,7 @@ from rtc_presence.pytest_plugin import TEST_USERS, RTCServer
 from rtc_presence.testing.hermetic import HomeSnapshot, isolated_environ
 from rtc_presence.testing.hubclient import DemoHub, HubBrowser
 from rtc_presence.testing.yclient import open_session
-from tests.reliability_util import SubprocessServer, until
+from tests.reliability.util import SubprocessServer, until
 
 #: Variables that name per-user directories: each must point inside the test's directory.
 DIR_VARS = (

@@ -33,7 +33,7 @@ from rtc_presence.proctable import (
 from rtc_presence.pytest_plugin import RTCServer
 from rtc_presence.testing.kernelclient import KernelChannel, TerminalChannel
 from rtc_presence.testing.waiting import until
-from tests.reliability_util import record
+from tests.reliability.util import record
 
 SERVER_TOKEN = "server-own-hub-token"
 

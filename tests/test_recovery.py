@@ -26,7 +26,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from rtc_presence.testing.waiting import until
 from rtc_presence.testing.yclient import YClient, append_text
 from rtc_presence.ywriter import YStoreWriter, batchable, write_batch
-from tests.reliability_util import (
+from tests.reliability.util import (
     SubprocessServer,
     doc_text,
     file_sources,

@@ -26,7 +26,7 @@ import pycrdt
 from rtc_presence.pytest_plugin import RTCServer
 from rtc_presence.testing.stockawareness import StockTab
 from rtc_presence.testing.yclient import YClient, append_text, room_url
-from tests.reliability_util import (
+from tests.reliability.util import (
     SubprocessServer,
     doc_text,
     file_sources,

@@ -39,7 +39,7 @@ from rtc_presence.testing.hubclient import (
     owner_and_guest,
 )
 from rtc_presence.testing.yclient import YClient, append_text, cell_source, open_session, room_url
-from tests.reliability_util import record, until, ws_status
+from tests.reliability.util import record, until, ws_status
 
 pytestmark = pytest.mark.hub
 

@@ -25,7 +25,7 @@ import pytest
 
 from rtc_presence.testing.waiting import until
 from rtc_presence.testing.yclient import YClient, cell_source, insert_cell, notebook_cells
-from tests.reliability_util import (
+from tests.reliability.util import (
     SubprocessServer,
     doc_text,
     file_sources,

@@ -16,7 +16,7 @@ import pytest
 
 from rtc_presence.profiles import make_initials
 from rtc_presence.pytest_plugin import RTCServer
-from tests.reliability_util import graphemes, is_visible, record
+from tests.reliability.util import graphemes, is_visible, record
 
 HTML = "<img src=x onerror=alert(1)>"
 RTL = "مريم الحسيني"

@@ -16,7 +16,6 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,14 @@ import httpx
 from rtc_presence.closecodes import CloseCode
 from rtc_presence.testing.waiting import until
 from rtc_presence.testing.yclient import YClient, encode_awareness_update, open_session, room_url
-from tests.reliability_util import SubprocessServer, awareness_frame, record, varbytes, varuint
+from tests.reliability.util import (
+    StartServer,
+    SubprocessServer,
+    awareness_frame,
+    record,
+    varbytes,
+    varuint,
+)
 
 USERS = {
     "alice-token": {"username": "alice", "display_name": "Alice Martin"},
@@ -76,15 +82,7 @@ def _rss_kib(pid: int) -> int:
     raise AssertionError("no VmRSS")
 
 
-@contextlib.asynccontextmanager
-async def running(tmp_path: Path) -> AsyncIterator[SubprocessServer]:
-    proc = SubprocessServer(tmp_path / "server", USERS, {"max_room_connections": 100})
-    proc.start()
-    try:
-        await proc.wait_ready_async()
-        yield proc
-    finally:
-        proc.stop()
+CONFIG = {"max_room_connections": 100}
 
 
 class AliceElsewhere:
@@ -141,9 +139,8 @@ async def _closed_with(client: YClient, timeout: float = 30) -> tuple[int | None
     return code, time.monotonic() - t0
 
 
-async def test_hostile_awareness_is_bounded(tmp_path: Path) -> None:
-    async with running(tmp_path) as server:
-        await _hostile_awareness_is_bounded(server)
+async def test_hostile_awareness_is_bounded(subprocess_server: StartServer) -> None:
+    await _hostile_awareness_is_bounded(await subprocess_server(USERS, CONFIG))
 
 
 async def _hostile_awareness_is_bounded(server: SubprocessServer) -> None:
@@ -251,9 +248,8 @@ async def _attacks(
         assert prober.count > 0
 
 
-async def test_a_released_id_is_reserved_for_its_person(tmp_path: Path) -> None:
-    async with running(tmp_path) as server:
-        await _a_released_id_is_reserved(server)
+async def test_a_released_id_is_reserved_for_its_person(subprocess_server: StartServer) -> None:
+    await _a_released_id_is_reserved(await subprocess_server(USERS, CONFIG))
 
 
 async def _a_released_id_is_reserved(server: SubprocessServer) -> None:

@@ -27,7 +27,7 @@ from rtc_presence.awareness import _SERVER
 from rtc_presence.pytest_plugin import RTCServer
 from rtc_presence.testing.yclient import YClient, append_text
 from rtc_presence.testing.yclient import notebook_cells as doc_cells
-from tests.reliability_util import (
+from tests.reliability.util import (
     FrameFuzzer,
     awareness_frame,
     classify_frame,

@@ -1,4 +1,5 @@
-"""Helpers of the reliability suite (``tests/test_reliability_*.py``).
+"""Helpers of the reliability suite (``tests/reliability/``; the durability and
+hermeticity tests use some too).
 
 * :func:`record` keeps the figures of a run (messages fuzzed, clients, edits, seconds,
   faults survived, data lost) in one JSON file, for ``docs/reliability.md``;
@@ -22,6 +23,7 @@ import tempfile
 import time
 import unicodedata
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +36,6 @@ from websockets.exceptions import InvalidStatus
 from rtc_presence.testing import waiting
 from rtc_presence.testing.server import JupyterServerProcess
 from rtc_presence.testing.yclient import YClient, notebook_cells, open_session, room_url
-
-REPO = Path(__file__).resolve().parent.parent
 
 # ---------------------------------------------------------------- figures
 
@@ -502,3 +502,8 @@ class SubprocessServer(JupyterServerProcess):
     async def request(self, user: str, method: str, path: str) -> httpx.Response:
         async with httpx.AsyncClient(trust_env=False, timeout=20) as http:
             return await http.request(method, self.http_url + path, headers=self.auth(user))
+
+
+StartServer = Callable[..., Awaitable[SubprocessServer]]
+"""The ``subprocess_server`` fixture (tests/reliability/conftest.py): ``await
+start(users, rtc_config=None)`` gives a started, ready server, stopped after the test."""

@@ -16,7 +16,7 @@ from typing import Any
 
 from rtc_presence.pytest_plugin import RTCServer
 from rtc_presence.testing.yclient import open_session, room_url
-from tests.reliability_util import record, ws_status
+from tests.reliability.util import record, ws_status
 
 PATH = "matrix.ipynb"
 SESSION_BODY = {"format": "json", "type": "notebook"}
