@@ -210,7 +210,7 @@ def _loop(path: Path) -> str:
     return f"echo $$ > {path}.pid; while :; do echo x >> {path}; sleep 0.05; done"
 
 
-BOB_CODE = """
+GUEST_LOOPS = """
 import os, subprocess, threading, time
 def beat():
     while True:
@@ -220,10 +220,23 @@ def beat():
 threading.Thread(target=beat, daemon=True).start()
 subprocess.Popen(["sh", "-c", {sub!r}])
 subprocess.Popen("setsid nohup sh -c {detached!r} >/dev/null 2>&1 &", shell=True)
-subprocess.Popen(["env", "-i", "sh", "-c", "trap '' TERM; " + {clean!r}])
+"""
+"""What a hostile guest's kernel starts, on both servers: a thread, a subprocess and a
+``setsid nohup`` loop (a new session, reparented by the shell's ``&``)."""
+
+BOB_CODE = (
+    GUEST_LOOPS
+    + """subprocess.Popen(["env", "-i", "sh", "-c", "trap '' TERM; " + {clean!r}])
 print(os.getpid(), os.environ.get("JUPYTERHUB_API_TOKEN"), os.environ.get("JPY_API_TOKEN"),
       os.environ.get({by!r}), bool(os.environ.get({session!r})))
 """
+)
+
+
+def _guest_code(template: str, beat: dict[str, Path], **more: str) -> str:
+    """``template`` with the loops writing to ``beat``'s files."""
+    loops = {name: _loop(beat[name]) for name in ("sub", "detached", "clean") if name in beat}
+    return template.format(thread=str(beat["thread"]), by=ENV_STARTED_BY, **loops, **more)
 
 
 def _pid(path: Path) -> int:
@@ -256,15 +269,7 @@ async def test_revoke_ends_every_process_the_guest_started(
     # bob: a kernel through the sessions API, with everything a hostile guest tries.
     bob_kid = await _kernel(rtc_server, "bob", via_session=True)
     bob = await _channel(rtc_server, "bob", bob_kid)
-    code = BOB_CODE.format(
-        thread=str(beat["thread"]),
-        sub=_loop(beat["sub"]),
-        detached=_loop(beat["detached"]),
-        clean=_loop(beat["clean"]),
-        by=ENV_STARTED_BY,
-        session=ENV_SESSION,
-    )
-    out = await bob.execute(code)
+    out = await bob.execute(_guest_code(BOB_CODE, beat, session=ENV_SESSION))
     assert out["status"] == "ok", out
     kernel_pid, token, jpy_token, started_by, has_session = out["stdout"].split()
     assert (token, jpy_token, started_by, has_session) == ("None", "None", "bob", "True")
@@ -418,22 +423,15 @@ async def test_kernel_hub_token_keeps_it(rtc_server: RTCServer, ledger: ProcessL
 
 # ---------------------------------------------------------------- end to end, on a real hub
 
-HUB_BOB = """
-import os, subprocess, threading, time
-from pathlib import Path
-def beat():
-    while True:
-        with open({thread!r}, "a") as f:
-            f.write("x\\n")
-        time.sleep(0.05)
-threading.Thread(target=beat, daemon=True).start()
-subprocess.Popen(["sh", "-c", {sub!r}])
-subprocess.Popen("setsid nohup sh -c {detached!r} >/dev/null 2>&1 &", shell=True)
+HUB_BOB = (
+    GUEST_LOOPS
+    + """from pathlib import Path
 config = Path.home() / ".jupyter" / "jupyter_server_config.py"
 config.parent.mkdir(exist_ok=True)
 config.write_text("# bob was here: this runs in alice's next server\\n")
 print(os.getpid(), os.environ.get("JUPYTERHUB_API_TOKEN"), os.environ.get({by!r}))
 """
+)
 
 
 @pytest.mark.hub
@@ -456,13 +454,7 @@ async def test_revoke_on_a_real_hub_ends_the_guests_processes(tmp_path: Path) ->
         r = await guest.post("api/kernels", json={"name": "python3"})
         assert r.status_code == 201, r.text
         bob = await KernelChannel.open(ws_base, r.json()["id"], guest.websocket_headers())
-        code = HUB_BOB.format(
-            thread=str(beat["thread"]),
-            sub=_loop(beat["sub"]),
-            detached=_loop(beat["detached"]),
-            by=ENV_STARTED_BY,
-        )
-        out = await bob.execute(code)
+        out = await bob.execute(_guest_code(HUB_BOB, beat))
         assert out["status"] == "ok", out
         kernel_pid, token, started_by = out["stdout"].split()
         assert (token, started_by) == ("None", "bob"), out  # the hub's token is not there

@@ -27,6 +27,7 @@ from rtc_presence.testing.waiting import until
 from rtc_presence.testing.yclient import YClient, append_text
 from rtc_presence.ywriter import YStoreWriter, batchable, write_batch
 from tests.reliability.util import (
+    USERS,
     SubprocessServer,
     doc_text,
     file_sources,
@@ -35,12 +36,6 @@ from tests.reliability.util import (
     record,
     write_notebook,
 )
-
-USERS: dict[str, dict[str, Any]] = {
-    "alice-token": {"username": "alice", "display_name": "Alice Martin"},
-    "bob-token": {"username": "bob", "display_name": "Bob Dupont"},
-    "carol-token": {"username": "carol", "display_name": "Carol Nguyen"},
-}
 
 
 def test_upstream_members_recovery_relies_on(tmp_path: Path) -> None:

@@ -18,7 +18,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import IO
 
 import httpx
@@ -26,12 +25,14 @@ import httpx
 from ..demo.hubside import DEFAULT_PASSWORD
 from ..demo.launcher import READY_LINE
 from ..demo.processes import child_environment, free_port, kill_marked, marked_pids
+from .closing import AsyncClosing
 from .hubapi import HubClientError
+from .server import log_tail
 
 __all__ = ["DemoHub", "which_rtc_presence"]
 
 
-class DemoHub:
+class DemoHub(AsyncClosing):
     """``rtc-presence demo`` in a subprocess, on a free loopback port.
 
     ``url`` is the hub's public URL (``http://127.0.0.1:PORT/``). The demo's output goes
@@ -172,11 +173,7 @@ class DemoHub:
         return None if self.process is None else self.process.returncode
 
     def log_tail(self, lines: int = 60) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
+        return log_tail(self.log_path, lines)
 
     def cleanup(self) -> None:
         """Remove the temporary state directory (only one this object created)."""
@@ -184,22 +181,17 @@ class DemoHub:
             self._tmp.cleanup()
             self._tmp = None
 
+    async def aclose(self) -> None:
+        """Stop everything and remove what this object created (``async with`` ends here)."""
+        await self.stop()
+        self.cleanup()
+
     async def __aenter__(self) -> DemoHub:
         try:
             return await self.start()
         except BaseException:
-            await self.stop()
-            self.cleanup()
+            await self.aclose()
             raise
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-        self.cleanup()
 
 
 def which_rtc_presence() -> str | None:

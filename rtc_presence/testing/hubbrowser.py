@@ -16,12 +16,12 @@ from __future__ import annotations
 import json
 import time
 import urllib.parse
-from types import TracebackType
 from typing import Any
 
 import httpx
 
 from ..demo.hubside import DEFAULT_PASSWORD
+from .closing import AsyncClosing
 from .hubapi import HubAPI, HubClientError, ServerAPI
 from .waiting import until
 from .webpages import PAGE_CONFIG, Form, LabPage, parse_forms
@@ -29,7 +29,7 @@ from .webpages import PAGE_CONFIG, Form, LabPage, parse_forms
 __all__ = ["HubBrowser"]
 
 
-class HubBrowser:
+class HubBrowser(AsyncClosing):
     """One person's browser on the hub: cookies, forms, redirects, OAuth consent."""
 
     max_redirects = 20
@@ -277,17 +277,6 @@ class HubBrowser:
         for api in self._hub_apis:
             await api.aclose()
         await self.client.aclose()
-
-    async def __aenter__(self) -> HubBrowser:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 def _path_matches(request_path: str, cookie_path: str) -> bool:

@@ -186,11 +186,7 @@ class JupyterServerProcess:
         self.proc = None
 
     def log_tail(self, lines: int = 40) -> str:
-        try:
-            text = self._log_path(self.starts).read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
+        return log_tail(self._log_path(self.starts), lines)
 
     def errors_in_logs(self, ignore: tuple[str, ...] = KNOWN_UPSTREAM_ERRORS) -> list[str]:
         """ERROR lines and the exception line of each traceback of every start,
@@ -211,3 +207,12 @@ class JupyterServerProcess:
                 elif line.startswith("[E "):
                     found.append(line)
         return [e for e in found if not any(known in e for known in ignore)]
+
+
+def log_tail(path: Path, lines: int) -> str:
+    """The last ``lines`` lines of the log file at ``path`` ("" when it cannot be read)."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])

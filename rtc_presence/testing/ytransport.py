@@ -15,18 +15,16 @@ import contextlib
 import socket
 import time
 from collections.abc import Callable
-from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from . import yfaults
+from .closing import AsyncClosing
 from .ywire import YClientError
 
 __all__ = ["FrameTransport", "open_websocket"]
-
-_T = TypeVar("_T", bound="FrameTransport")
 
 
 async def open_websocket(
@@ -58,7 +56,7 @@ async def open_websocket(
     return ws
 
 
-class FrameTransport:
+class FrameTransport(AsyncClosing):
     """A websocket read and written by tasks; subclasses implement ``_handle``."""
 
     #: Messages whose type this client does not know (kept for inspection).
@@ -86,15 +84,8 @@ class FrameTransport:
         self._reader_task = asyncio.create_task(self._reader())
         self._writer_task = asyncio.create_task(self._writer())
 
-    async def __aenter__(self: _T) -> _T:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def aclose(self) -> None:
+        """:meth:`close` with the normal code (``async with`` ends here)."""
         await self.close()
 
     @property

@@ -27,6 +27,7 @@ from rtc_presence.pytest_plugin import RTCServer
 from rtc_presence.testing.stockawareness import StockTab
 from rtc_presence.testing.yclient import YClient, append_text, room_url
 from tests.reliability.util import (
+    USERS,
     SubprocessServer,
     doc_text,
     file_sources,
@@ -37,12 +38,6 @@ from tests.reliability.util import (
     until,
     write_notebook,
 )
-
-USERS: dict[str, dict[str, Any]] = {
-    "alice-token": {"username": "alice", "display_name": "Alice Martin"},
-    "bob-token": {"username": "bob", "display_name": "Bob Dupont"},
-    "carol-token": {"username": "carol", "display_name": "Carol Nguyen"},
-}
 
 
 class Typist:

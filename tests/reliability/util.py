@@ -37,6 +37,13 @@ from rtc_presence.testing import waiting
 from rtc_presence.testing.server import JupyterServerProcess
 from rtc_presence.testing.yclient import YClient, notebook_cells, open_session, room_url
 
+USERS: dict[str, dict[str, Any]] = {
+    "alice-token": {"username": "alice", "display_name": "Alice Martin"},
+    "bob-token": {"username": "bob", "display_name": "Bob Dupont"},
+    "carol-token": {"username": "carol", "display_name": "Carol Nguyen"},
+}
+"""alice (the owner), bob and carol by token: the people of a :class:`SubprocessServer`."""
+
 # ---------------------------------------------------------------- figures
 
 
