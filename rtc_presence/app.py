@@ -123,6 +123,27 @@ class RTCPresence(ExecutionTraits, ExtensionApp):
         help="""Seconds a released awareness client id stays reserved for the person
         who owned it (nobody else may take it over meanwhile).""",
     )
+    awareness_batch_min_clients = Int(
+        30,
+        config=True,
+        help="""Rooms with at least this many connections coalesce awareness: a change
+        goes out at once when the room sent none in the last awareness_batch_interval,
+        otherwise with the next frame; a keep-alive renewal (same state, new clock)
+        waits up to awareness_renewal_hold for a change to ride along with. Smaller
+        rooms send every awareness message at once. 0 never coalesces.""",
+    )
+    awareness_batch_interval = Float(
+        0.05,
+        config=True,
+        help="""Seconds between two awareness frames of a room that coalesces
+        (see awareness_batch_min_clients): the most a cursor move waits.""",
+    )
+    awareness_renewal_hold = Float(
+        1.0,
+        config=True,
+        help="""Seconds a keep-alive awareness renewal may wait in a room that
+        coalesces (browsers drop a state not renewed for 30 s).""",
+    )
     activity_window = Float(
         60.0, config=True, help="Seconds over which a person's recent edits are counted."
     )

@@ -77,6 +77,8 @@ class AwarenessVerdict:
 
     frame: bytes | None
     """The frame to forward (rewritten), or None when nothing is left."""
+    entries: list[tuple[int, int, str]] = field(default_factory=list)
+    """What ``frame`` holds: (client id, clock, state JSON) of each kept entry."""
     nudge: bytes | None = None
     """A frame for the sender alone (see the module docstring), or None."""
     changed_states: list[dict[str, Any] | None] = field(default_factory=list)
@@ -85,6 +87,11 @@ class AwarenessVerdict:
     """Entries that tried to change somebody else's state (dropped)."""
     echoes: int = 0
     """Entries that repeated what the server already knew (dropped silently)."""
+
+    @property
+    def renewal(self) -> bool:
+        """Whether the kept entries change nothing but clocks (keep-alive renewals)."""
+        return bool(self.entries) and not self.changed_states
 
 
 @dataclass
@@ -207,6 +214,7 @@ class RoomAwareness:
             kept.append((cid, entry.clock, state_json))
         if kept:
             verdict.frame = encode_awareness(kept)
+            verdict.entries = kept
         if nudges:
             verdict.nudge = encode_awareness(nudges)
         return verdict

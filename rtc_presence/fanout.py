@@ -1,14 +1,16 @@
 """Every write to the clients of a room: document updates, awareness, removals.
 
-Document updates and awareness frames go to all clients of a room in one
-synchronous loop, without one task per recipient.
+A broadcast builds its websocket frame once and writes the same bytes to every
+client in one synchronous loop, without a task, a Future or a frame per
+recipient (:func:`write_frames`). What goes out is decided elsewhere: document
+updates here, awareness in :mod:`rtc_presence.awarenessbatch`.
 
 pycrdt-websocket's ``YRoom._broadcast_updates`` starts one task per client
 for every document update. Profiling the server under 100-200 editors
-(``bench/profiling.py``) put about half of its time there. This module
-gives every room a replacement loop that writes the update to each tornado
-websocket synchronously, as :meth:`RTCRoomHandler._fan_out_awareness` does
-for awareness, and keeps everything else upstream does with the update
+(``bench/profiling.py``) put about half of its time there. This module gives
+every room a replacement loop that writes the update to each tornado
+websocket synchronously (and the updates already queued behind it in the
+same write), and keeps everything else upstream does with an update
 (persisting it in the room's YStore, sending to non-tornado channels).
 
 How it is put in place, since neither pycrdt-websocket nor
@@ -30,14 +32,16 @@ gets every update.
 
 from __future__ import annotations
 
+import struct
+from collections.abc import Sequence
 from typing import Any
 
-from pycrdt import create_update_message, read_message
+from anyio import EndOfStream, WouldBlock
+from pycrdt import create_update_message
 from pycrdt.websocket import WebsocketServer, YRoom
-from tornado.iostream import StreamClosedError
+from tornado.iostream import IOStream, StreamClosedError
 from tornado.websocket import WebSocketClosedError, WebSocketHandler, WebSocketProtocol13
 
-from .frames import AWARENESS, write_varbytes, write_varuint
 from .mixins import adopt
 
 
@@ -47,94 +51,99 @@ def is_live(client: object) -> bool:
     return conn is not None and not conn.is_closing()
 
 
-BINARY_OPCODE = 0x2
+_FIN_BINARY = 0x80 | 0x2
 
 
-def write_binary(client: WebSocketHandler, message: bytes) -> None:
-    """Queue one binary frame on a live tornado websocket.
+def binary_frame(payload: bytes) -> bytes:
+    """One final, unmasked binary websocket frame (RFC 6455 5.2) around ``payload``:
+    what a server sends on an uncompressed connection."""
+    size = len(payload)
+    if size < 126:
+        return bytes((_FIN_BINARY, size)) + payload
+    if size <= 0xFFFF:
+        return struct.pack("!BBH", _FIN_BINARY, 126, size) + payload
+    return struct.pack("!BBQ", _FIN_BINARY, 127, size) + payload
 
-    ``WebSocketHandler.write_message`` wraps every write in a coroutine and
-    ``asyncio.ensure_future`` (tornado/websocket.py, ``write_message``), one
-    task per recipient per update: a tenth of the server's time at 100
-    editors. Nobody awaits that future here, so the frame is queued with the
-    protocol's ``_write_frame`` (private, tornado 6) when the connection is
-    uncompressed, as room connections are; a closed stream's write future is
-    silenced by tornado itself. Pinned by ``tests/test_fanout.py``.
+
+def write_frames(client: WebSocketHandler, frames: bytes, messages: Sequence[bytes]) -> bool:
+    """Write ``frames`` (the :func:`binary_frame` of each of ``messages``, joined) to
+    one tornado websocket; False when it is closed or closing.
+
+    At 300 clients the server's time was tornado's per-recipient write path
+    (``write_message`` -> ``_write_frame`` -> ``IOStream.write``: a frame built,
+    a buffer append, a Future and a peek per write; 55 % of the GIL time in
+    bench/README.md "Where the time goes"). Here the frame is built once per
+    broadcast and, when the stream has nothing queued, handed to the socket
+    directly: the same bytes in the same order tornado would send, since an
+    empty buffer means nothing is ahead of them. Whatever the socket does not
+    take, and every write while something is queued, goes through
+    ``IOStream.write`` as usual (which also handles errors and closing).
+    ``WebSocketProtocol13._compressor``/``mask_outgoing``, ``IOStream._write_buffer``
+    and ``_connecting`` are tornado 6 internals, read only; pinned by
+    ``tests/test_fanout.py``. Compressed connections (never room ones) and other
+    protocols take ``write_message`` per message.
     """
     conn = client.ws_connection
-    if isinstance(conn, WebSocketProtocol13) and conn._compressor is None:
-        try:
-            conn._write_frame(True, BINARY_OPCODE, message)
-        except StreamClosedError:
-            raise WebSocketClosedError() from None
-    else:
-        client.write_message(message, binary=True)
-
-
-def send_now(room: YRoom, message: bytes, skip: object = None) -> None:
-    """Write ``message`` to every client of ``room`` except ``skip``.
-
-    Tornado websockets are written synchronously (:func:`write_binary` only
-    queues bytes on the stream); any other kind of channel gets a task in
-    the room's task group, as upstream does.
-    """
-    for client in list(room.clients):
-        if client is skip:
-            continue
-        if isinstance(client, WebSocketHandler):
-            if not is_live(client):
-                continue
-            try:
-                write_binary(client, message)
-            except WebSocketClosedError:
-                continue
-        else:
-            task_group = room._task_group  # private: the room's own task group
-            if task_group is not None:
-                task_group.start_soon(client.send, message)
-
-
-def send_to(client: object, message: bytes) -> bool:
-    """Write ``message`` to one tornado websocket; False if it is closed."""
-    if not isinstance(client, WebSocketHandler) or not is_live(client):
+    if conn is None or conn.is_closing():
         return False
+    if not isinstance(conn, WebSocketProtocol13) or conn._compressor is not None:
+        try:
+            for message in messages:
+                client.write_message(message, binary=True)
+        except WebSocketClosedError:
+            return False
+        return True
+    if conn.mask_outgoing:  # a client-side protocol object: never a server's socket
+        raise ValueError("server websockets do not mask frames")
+    stream = conn.stream
+    conn._wire_bytes_out += len(frames)
+    data: bytes | memoryview = frames
+    if type(stream) is IOStream and not stream._write_buffer and not stream._connecting:
+        sock = stream.socket
+        try:
+            sent = sock.send(frames) if sock is not None else 0
+        except OSError:
+            sent = 0  # EAGAIN, or an error IOStream.write below meets and handles
+        if sent == len(frames):
+            return True
+        data = memoryview(frames)[sent:]
     try:
-        write_binary(client, message)
-    except WebSocketClosedError:
+        stream.write(data)
+    except StreamClosedError:
         return False
     return True
 
 
-def fan_out_awareness(room: YRoom, frame: bytes) -> None:
-    """Send a checked awareness frame to the room and apply it to the room.
+def broadcast(room: YRoom, messages: Sequence[bytes], skip: object = None) -> None:
+    """Write ``messages``, in order, to every client of ``room`` except ``skip``.
 
-    Does what pycrdt-websocket's ``YRoom.serve`` does with awareness: forward
-    to every client, the sender included (y-websocket's provider closes a
-    socket that received nothing for 30 s, and a client ignores its own
-    state at a clock it knows), and apply it to the room's own awareness.
-    Written synchronously instead of one task per recipient, which was most
-    of the server's time per awareness update at 100+ clients.
+    Tornado websockets are written synchronously (:func:`write_frames` builds the
+    frames once for all of them and only hands bytes to each socket); any other
+    kind of channel gets a task in the room's task group, as upstream does.
     """
-    send_now(room, frame)
-    room.awareness.apply_awareness_update(read_message(frame[1:]), room)
+    frames = b"".join(binary_frame(message) for message in messages)
+    for client in list(room.clients):
+        if client is skip:
+            continue
+        if isinstance(client, WebSocketHandler):
+            write_frames(client, frames, messages)
+        else:
+            task_group = room._task_group  # private: the room's own task group
+            if task_group is not None:
+                for message in messages:
+                    task_group.start_soon(client.send, message)
 
 
-def broadcast_removal(room: YRoom, client_ids: list[int], frame: bytes, skip: object) -> None:
-    """Tell the room that ``client_ids`` are gone (``frame`` removes them)."""
-    room.awareness.remove_awareness_states(client_ids, skip)
-    send_now(room, frame, skip=skip)
+def send_now(room: YRoom, message: bytes, skip: object = None) -> None:
+    """Write one message to every client of ``room`` except ``skip``."""
+    broadcast(room, (message,), skip)
 
 
-def room_awareness_frame(room: YRoom, client_ids: list[int]) -> bytes | None:
-    """An awareness frame with the room's current states of ``client_ids``."""
-    states = room.awareness.states
-    present = [cid for cid in client_ids if cid in states]
-    if not present:
-        return None
-    out = bytearray()
-    write_varuint(out, AWARENESS)
-    write_varbytes(out, room.awareness.encode_awareness_update(present))
-    return bytes(out)
+def send_to(client: object, message: bytes) -> bool:
+    """Write ``message`` to one tornado websocket; False if it is closed."""
+    if not isinstance(client, WebSocketHandler):
+        return False
+    return write_frames(client, binary_frame(message), (message,))
 
 
 class FanOutRoomMixin:
@@ -150,24 +159,43 @@ class FanOutRoomMixin:
             async with ystore.start_lock:
                 if not ystore.started.is_set():
                     await room._task_group.start(ystore.start)
-        async with room._update_receive_stream:
-            async for update in room._update_receive_stream:
+        stream = room._update_receive_stream
+        async with stream:
+            async for update in stream:
                 task_group = room._task_group
                 if task_group is None or task_group.cancel_scope.cancel_called:
                     return
+                # Updates queued meanwhile (a typing storm) go out together:
+                # one write per client for all of them, each its own frame.
+                updates, ended = _drain(stream, update)
                 if room.clients:
                     try:
-                        send_now(room, create_update_message(update))
+                        broadcast(room, [create_update_message(u) for u in updates])
                     except Exception as exc:
                         room._handle_exception(exc)
                 if ystore is not None:
-                    room.persist_update(update)
+                    for queued in updates:
+                        room.persist_update(queued)
+                if ended:
+                    return
 
     def persist_update(self, update: bytes) -> None:
         """Store one update in the room's YStore, as upstream does (one task per
         update); :class:`rtc_presence.durable.DurableRoomMixin` batches instead."""
         room: Any = self
         room._task_group.start_soon(room.ystore.write, update)
+
+
+def _drain(stream: Any, first: bytes) -> tuple[list[bytes], bool]:
+    """``first`` and every update already waiting in ``stream``; True once it ended."""
+    updates = [first]
+    while True:
+        try:
+            updates.append(stream.receive_nowait())
+        except WouldBlock:
+            return updates, False
+        except EndOfStream:
+            return updates, True
 
 
 def adopt_room(room: YRoom, server: object = None) -> YRoom:

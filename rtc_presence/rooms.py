@@ -22,16 +22,8 @@ from tornado.websocket import WebSocketClosedError
 
 from .access import allows, user_access, user_role
 from .autosave import run_detached
-from .awareness import removal_frame
 from .closecodes import CloseCode
-from .fanout import (
-    adopt_websocket_server,
-    broadcast_removal,
-    fan_out_awareness,
-    is_live,
-    room_awareness_frame,
-    send_to,
-)
+from .fanout import adopt_websocket_server, is_live, send_to
 from .frames import (
     AWARENESS,
     RAW,
@@ -163,7 +155,8 @@ class RTCRoomHandler(YDocWebSocketHandler):
         # renewal (y-websocket's own server does the same).
         room = self.room
         if room is not None:
-            snapshot = room_awareness_frame(room, self._rtc.room_awareness(room).live_ids())
+            live = self._rtc.room_awareness(room).live_ids()
+            snapshot = self._rtc.awareness_batch(room).snapshot(live)
             if snapshot is not None:
                 send_to(self, snapshot)
 
@@ -263,7 +256,7 @@ class RTCRoomHandler(YDocWebSocketHandler):
         if self._presence_conn is not None:
             for state in verdict.changed_states:
                 self._rtc.presence.record_awareness(self._presence_conn, state)
-        fan_out_awareness(room, verdict.frame)
+        self._rtc.awareness_batch(room).push(verdict.entries, verdict.renewal)
 
     # -- closing -----------------------------------------------------------------
 
@@ -300,7 +293,8 @@ class RTCRoomHandler(YDocWebSocketHandler):
         if room is not None:
             gone = self._rtc.room_awareness(room).release(self)
             if gone:
-                broadcast_removal(room, [cid for cid, _ in gone], removal_frame(gone), self)
+                removals = [(cid, clock, "null") for cid, clock in gone]
+                self._rtc.awareness_batch(room).push(removals, skip=self)
         if self._presence_conn is not None:
             conn, self._presence_conn = self._presence_conn, None
             self._rtc.presence.disconnect(conn)

@@ -23,6 +23,7 @@ from tornado import web
 
 from .access import Access
 from .awareness import AwarenessLimits, RoomAwarenessMap
+from .awarenessbatch import AwarenessBatches, BatchPolicy
 from .gate import Gate
 from .guestcode import connect as connect_guest_code
 from .liveness import RoomLiveness
@@ -78,6 +79,9 @@ class Settings:
     max_awareness_entries: int = 2000
     max_awareness_state_bytes: int = 64 * 1024
     client_id_reserve: float = 60.0
+    awareness_batch_min_clients: int = 30
+    awareness_batch_interval: float = 0.05
+    awareness_renewal_hold: float = 1.0
     activity_window: float = 60.0
     hub_request_timeout: float = 10.0
     max_save_wait: float | None = 5.0
@@ -92,6 +96,13 @@ class Settings:
         """Read every field from the same-named attribute of ``source`` (the app)."""
         names = [f.name for f in dataclasses.fields(cls)]
         return cls(**{name: getattr(source, name) for name in names if hasattr(source, name)})
+
+    def awareness_batching(self) -> BatchPolicy:
+        return BatchPolicy(
+            min_clients=self.awareness_batch_min_clients,
+            interval=self.awareness_batch_interval,
+            renewal_hold=self.awareness_renewal_hold,
+        )
 
     def awareness_limits(self) -> AwarenessLimits:
         return AwarenessLimits(
@@ -137,6 +148,7 @@ class RTCState:
             self.share_scopes = scopes = ShareScopes(self.sharing, hub_auth.api_token)
             self.gate.on_evicted(lambda username, by, closed: scopes.invalidate())
         self.room_awareness = RoomAwarenessMap(settings.awareness_limits()).get
+        self.awareness_batch = AwarenessBatches(settings.awareness_batching()).get
         self.liveness = RoomLiveness(
             settings.ping_interval + settings.ping_timeout,
             min(0.5, settings.ping_timeout or 0.5),

@@ -6,10 +6,11 @@ import inspect
 from typing import Any
 
 import pycrdt
+import pytest
 from jupyter_server_ydoc.rooms import DocumentRoom
 from pycrdt.websocket import YRoom
 
-from rtc_presence.fanout import FanOutRoomMixin, FanOutServerMixin
+from rtc_presence.fanout import FanOutRoomMixin, FanOutServerMixin, binary_frame
 from rtc_presence.pytest_plugin import RTCServer
 from rtc_presence.testing.waiting import until
 from rtc_presence.testing.yclient import append_text, cell_source
@@ -98,16 +99,74 @@ async def test_each_client_gets_each_update_once_and_the_store_all(
     await until(replayed, 10, "the YStore replaying the document", accept=lambda r: r == expected)
 
 
-def test_tornado_frame_writer_we_call_directly() -> None:
-    # write_binary calls WebSocketProtocol13._write_frame(fin, opcode, data)
-    # and checks _compressor, skipping write_message's per-write task.
+@pytest.mark.parametrize("size", [0, 1, 125, 126, 127, 65535, 65536, 70000])
+def test_prebuilt_frames_are_the_bytes_tornado_would_send(size: int) -> None:
+    # write_frames hands binary_frame's bytes to the socket instead of
+    # WebSocketProtocol13._write_frame: they must be the same bytes.
     from tornado.websocket import WebSocketProtocol13
 
-    params = list(inspect.signature(WebSocketProtocol13._write_frame).parameters)
-    assert params[:4] == ["self", "fin", "opcode", "data"]
-    write_message = inspect.getsource(WebSocketProtocol13.write_message)
-    assert "self._write_frame(True, opcode, message" in write_message
-    assert "self._compressor" in write_message
+    class Stream:
+        def __init__(self) -> None:
+            self.written = b""
+
+        def write(self, data: bytes) -> None:
+            self.written += bytes(data)
+
+    protocol: Any = WebSocketProtocol13.__new__(WebSocketProtocol13)
+    protocol.stream = Stream()
+    protocol.mask_outgoing = False
+    protocol._wire_bytes_out = 0
+    payload = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    protocol._write_frame(True, 0x2, payload)
+    assert binary_frame(payload) == protocol.stream.written
+
+
+def test_tornado_internals_the_fan_out_reads() -> None:
+    # write_frames reads these tornado 6 members; if one is renamed, this
+    # fails here rather than every write taking the slow path (or failing).
+    from tornado.iostream import IOStream
+    from tornado.websocket import WebSocketProtocol13
+
+    write = inspect.getsource(IOStream.write)
+    assert "self._write_buffer.append(data)" in write
+    assert "if not self._connecting:" in write
+    assert "self._handle_write()" in write
+    init = inspect.getsource(WebSocketProtocol13.__init__)
+    assert "self._wire_bytes_out = 0" in init
+    assert "self._compressor" in inspect.getsource(WebSocketProtocol13.write_message)
+    assert "mask_outgoing" in inspect.getsource(WebSocketProtocol13._write_frame)
+
+
+async def test_large_updates_arrive_whole_and_in_order(
+    rtc_server: RTCServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Updates larger than a socket buffer take the partial-write path
+    # (the rest queued in tornado's buffer) and later small ones must wait
+    # behind them: every client ends with exactly the writer's text.
+    from tornado.iostream import IOStream
+
+    remainders = []
+    write = IOStream.write
+
+    def counting_write(self: IOStream, data: bytes | memoryview) -> Any:
+        if isinstance(data, memoryview):
+            remainders.append(len(data))
+        return write(self, data)
+
+    monkeypatch.setattr(IOStream, "write", counting_write)
+    path = rtc_server.notebook(cells=1)
+    alice = await rtc_server.room("alice", path)
+    bob = await rtc_server.room("bob", path)
+    for client in (alice, bob):
+        await client.wait_synced()
+    for i in range(6):
+        append_text(alice.doc, 0, f"<{i}>" + "x" * 3_000_000)
+        append_text(alice.doc, 0, f"<small {i}>")
+    expected = str(cell_source(alice.doc, 0))
+    await bob.wait_until(lambda: str(cell_source(bob.doc, 0)) == expected, 60)
+    order = [str(cell_source(bob.doc, 0)).index(f"<small {i}>") for i in range(6)]
+    assert order == sorted(order)
+    assert remainders  # the socket took part of a frame, tornado queued the rest
 
 
 async def test_room_frames_are_written_without_compression(rtc_server: RTCServer) -> None:
