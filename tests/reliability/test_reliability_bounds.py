@@ -24,14 +24,8 @@ import httpx
 from rtc_presence.closecodes import CloseCode
 from rtc_presence.testing.waiting import until
 from rtc_presence.testing.yclient import YClient, encode_awareness_update, open_session, room_url
-from tests.reliability.util import (
-    StartServer,
-    SubprocessServer,
-    awareness_frame,
-    record,
-    varbytes,
-    varuint,
-)
+from tests.reliability.fuzzing import awareness_frame, varbytes, varuint
+from tests.reliability.util import StartServer, SubprocessServer, record
 
 USERS = {
     "alice-token": {"username": "alice", "display_name": "Alice Martin"},

@@ -27,17 +27,19 @@ from rtc_presence.awareness import _SERVER
 from rtc_presence.pytest_plugin import RTCServer
 from rtc_presence.testing.yclient import YClient, append_text
 from rtc_presence.testing.yclient import notebook_cells as doc_cells
-from tests.reliability.util import (
+from tests.reliability.fuzzing import (
     FrameFuzzer,
     awareness_frame,
     classify_frame,
+    varbytes,
+    varuint,
+)
+from tests.reliability.util import (
     doc_sources,
     file_sources,
     marker,
     record,
     save_until_success,
-    varbytes,
-    varuint,
 )
 
 MAX_MESSAGE = 1 << 20  # 1 MiB
