@@ -106,13 +106,17 @@ def play_block(
     wall = time.perf_counter() - t0
     replies = pool.broadcast(room.workers, "play_collect", "played", 60)
     sent: dict[tuple[str, int], float] = {}
+    renewals: dict[tuple[int, int], int] = {}
     for msg in replies:
         sent.update(msg[1])
+        renewals.update(msg[4])
     members = set(room.gids)
     seen: set[tuple[str, int, int]] = set()
     lat: dict[str, list[float]] = {k: [] for k in KINDS}
     for msg in replies:
-        for kind, k, gid, t in msg[2]:
+        for kind, ref, gid, t in msg[2]:
+            # A renewal is known to its receivers by (client id, clock) only.
+            k = renewals.get(ref, -1) if isinstance(ref, tuple) else ref
             key = (kind, k)
             if key not in sent or gid not in members or gid == sender[key]:
                 continue

@@ -77,3 +77,10 @@ def closed_connections(pool: Pool, room: Room) -> list[dict[str, object]]:
     """Clients of the room whose connection the server closed (should be none)."""
     replies = pool.broadcast(room.workers, "stats", "stats", 30, group=room.label)
     return [msg[1] for msg in replies if msg[1]["closed"]]
+
+
+def announce(pool: Pool, room: Room, window: float = 2.0) -> None:
+    """Every client of the room announces its awareness state once (see the worker)."""
+    pool.broadcast(
+        room.workers, "announce", "announced", 60 + window, group=room.label, window=window
+    )

@@ -21,8 +21,9 @@ from .play import Counter, follow_schedule, play_interleaved, storm_schedule
 from .pool import Pool
 from .profiling import PhaseProfiler
 from .report import render_markdown
-from .room import close, closed_connections, open_rooms, warm, workers_for
+from .room import announce, close, closed_connections, open_rooms, warm, workers_for
 from .server import dumps, git_dirty, source_digest
+from .stats import quiesce
 
 HERE = Path(__file__).resolve().parent
 
@@ -81,6 +82,11 @@ def measure_n(
     }
     for label, res in joins(pool, rooms, cfg, n).items():
         out[label].update(res)
+    # The class has arrived; each tab says who it is before the teacher types.
+    for room in rooms:
+        announce(pool, room)
+    for room in rooms:
+        quiesce(room.pid, deadline=15)
     follow = play_interleaved(
         pool,
         rooms,

@@ -11,8 +11,10 @@ What is measured is played from a schedule of ``(time, client, kind, k)`` sends:
 - ``E``: an edit, ``#K<k>;`` typed at the end of cell 0 (found verbatim in the update
   bytes the server forwards, whatever server re-encodes it);
 - ``A``: the writer's cursor, an awareness state ``{"bench_s": k, ...}``;
-- ``R``: a viewer renewing its awareness state (``{"bench_r": k}``), as y-protocols
-  does every 15 s in each browser tab.
+- ``R``: a viewer renewing its awareness state as y-protocols does every 15 s in each
+  browser tab: the same state (``{"bench_v": 1}``) at the next clock. Receivers know
+  a renewal by its (client id, clock); the sender tells the coordinator which ``k``
+  that was.
 
 Every client records the receipts of all three; the coordinator matches them.
 """
@@ -35,7 +37,8 @@ from pycrdt import Doc
 from rtc_presence.testing.yclient import AwarenessEntry, YClient, append_text, notebook_cells
 
 MARK = re.compile(rb"#K(\d+);")
-Receipt = tuple[str, int, int, float]
+#: (kind, k, receiving gid, time); a renewal's k is its (client id, clock) here
+Receipt = tuple[str, int | tuple[int, int], int, float]
 
 
 class Worker:
@@ -46,6 +49,8 @@ class Worker:
         self.extra: dict[str, list[YClient]] = {}
         self.sends: dict[tuple[str, int], float] = {}
         self.recv: list[Receipt] = []
+        #: (client id, clock) of each renewal this worker sent -> its k
+        self.renewals: dict[tuple[int, int], int] = {}
         self.playing = False
         #: the last awareness clock each client sent: y-protocols ignores a first
         #: state at clock 0 from an unknown client (a browser's first is >= 1)
@@ -90,10 +95,11 @@ class Worker:
         state = entry.state
         if not self.playing or state is None:
             return
-        for key, kind in (("bench_s", "A"), ("bench_r", "R")):
-            k = state.get(key)
-            if isinstance(k, int):
-                self.recv.append((kind, k, gid, entry.received_at))
+        k = state.get("bench_s")
+        if isinstance(k, int):
+            self.recv.append(("A", k, gid, entry.received_at))
+        elif "bench_v" in state:
+            self.recv.append(("R", (entry.client_id, entry.clock), gid, entry.received_at))
 
     def listen(self, gid: int, client: YClient) -> None:
         def update(u: bytes, t: float) -> None:
@@ -179,11 +185,28 @@ class Worker:
             await check.close()
         self.reply("warm", client.client_id)
 
+    async def cmd_announce(self, group: str, window: float) -> None:
+        """Every client of ``group`` announces its (viewer) state once, spread over
+        ``window`` seconds, as a browser tab does when it connects: the follow's
+        renewals then repeat a state the room knows, as y-protocols' do."""
+        gids = [g for g, name in self.group_of.items() if name == group]
+        t0 = time.perf_counter()
+        for i, gid in enumerate(gids):
+            delay = t0 + window * i / max(1, len(gids)) - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            client = self.clients[gid]
+            if not client.closed:
+                clock = self.clocks[gid] = self.clocks.get(gid, 0) + 1
+                await client.set_awareness({"bench_v": 1}, clock=clock)
+        self.reply("announced", len(gids))
+
     async def cmd_play(self, schedule: list[tuple[float, int, str, int]]) -> None:
         """Send at absolute times: ``(perf_counter_time, gid, kind, k)``."""
         self.playing = True
         self.sends = {}
         self.recv = []
+        self.renewals = {}
         # Each YClient keeps up to 10k received awareness entries for tests to read;
         # with 300 clients per contender that is millions of objects, and the
         # collector's full passes over them stalled the loop by hundreds of ms.
@@ -206,7 +229,11 @@ class Worker:
                 append_text(client.doc, 0, f"#K{k};")
                 continue
             clock = self.clocks[gid] = self.clocks.get(gid, 0) + 1
-            state = {"bench_s": k, "cursor": {"head": k % 97}} if kind == "A" else {"bench_r": k}
+            if kind == "A":
+                state: dict[str, Any] = {"bench_s": k, "cursor": {"head": k % 97}}
+            else:
+                state = {"bench_v": 1}
+                self.renewals[(client.client_id, clock)] = k
             await client.set_awareness(state, clock=clock)
 
     async def watch_lag(self) -> None:
@@ -222,9 +249,10 @@ class Worker:
         if self.lag_task is not None:
             self.lag_task.cancel()
             self.lag_task = None
-        self.reply("played", self.sends, self.recv, self.lag)
+        self.reply("played", self.sends, self.recv, self.lag, self.renewals)
         self.sends = {}
         self.recv = []
+        self.renewals = {}
 
     async def cmd_stats(self, group: str) -> None:
         closed = [g for g, c in self.clients.items() if c.closed and self.group_of[g] == group]
