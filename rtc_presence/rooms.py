@@ -39,6 +39,7 @@ from .frames import (
 from .limits import ThrottledLog, TokenBucket
 from .presence import GLOBAL_ROOM, Connection
 from .profiles import public_identity
+from .sessionfile import install_session_file_cache
 from .state import SETTINGS_KEY, RTCState
 
 
@@ -310,11 +311,14 @@ def install_room_handler(web_app: Application) -> bool:
     its URL pattern, position and keyword arguments stay as upstream made
     them. Pinned by ``tests/test_rooms.py::test_room_route_uses_rtc_handler``.
     The rooms' websocket server, found in the same rule, gets the
-    synchronous document fan-out of :mod:`rtc_presence.fanout`.
+    synchronous document fan-out of :mod:`rtc_presence.fanout`, and upstream's
+    session file is written when it changes (:mod:`rtc_presence.sessionfile`).
     """
     swapped = 0
     for router in (web_app.default_router, web_app.wildcard_router):
         swapped += _swap(router, YDocWebSocketHandler, RTCRoomHandler)
+    if swapped:
+        install_session_file_cache()
     return bool(swapped)
 
 
