@@ -12,6 +12,7 @@ from typing import Any
 
 from .config import Config
 from .pool import Pool
+from .profiling import PhaseProfiler
 from .room import Room, close
 from .stats import percentile, quiesce, rss_bytes, summarize_ms
 
@@ -53,16 +54,22 @@ def connect(pool: Pool, room: Room, window: float) -> dict[str, Any]:
     }
 
 
-def joins(pool: Pool, rooms: list[Room], cfg: Config, n: int) -> dict[str, dict[str, Any]]:
+def joins(
+    pool: Pool, rooms: list[Room], cfg: Config, n: int, profiler: PhaseProfiler | None = None
+) -> dict[str, dict[str, Any]]:
     """Burst repetitions (alternating contenders), then one class-like wave each; the
-    clients of the wave stay connected for the phases after."""
+    clients of the wave stay connected for the phases after. ``profiler`` records the
+    servers during every burst."""
     bursts: dict[str, list[dict[str, Any]]] = {r.label: [] for r in rooms}
     out: dict[str, dict[str, Any]] = {r.label: {} for r in rooms}
     reps = cfg.burst_reps[n]
     for rep in range(reps):
         for room in rooms if rep % 2 == 0 else list(reversed(rooms)):
             rss0 = rss_bytes(room.pid)
+            recs = profiler.start(room, "join-burst", 2.0) if profiler else []
             bursts[room.label].append(connect(pool, room, 0.0))
+            if profiler:
+                profiler.finish(recs)
             if rep == 0:
                 time.sleep(cfg.settle_seconds)
                 rss1 = rss_bytes(room.pid)

@@ -80,7 +80,7 @@ def measure_n(
     out: dict[str, dict[str, Any]] = {
         r.label: {"n": n, "client_processes": len(r.workers)} for r in rooms
     }
-    for label, res in joins(pool, rooms, cfg, n).items():
+    for label, res in joins(pool, rooms, cfg, n, profiler).items():
         out[label].update(res)
     # The class has arrived; each tab says who it is before the teacher types.
     for room in rooms:
