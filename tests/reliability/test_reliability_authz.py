@@ -5,7 +5,7 @@ rooms it guards (session, document room, global awareness room), against the own
 guest, a revoked guest, an unknown token and an anonymous client, with the expected
 status written below for each cell. Tokens in the URL are what browsers use on
 websockets; on HTTP the test identity provider accepts them too, so that row is pinned
-against the real hub in ``test_reliability_hub.py`` (JupyterHub refuses them there).
+against the real hub in ``test_reliability_hub_authz.py`` (JupyterHub refuses them there).
 The cookie and XSRF cells also live there: this server authenticates with tokens.
 """
 
@@ -66,7 +66,7 @@ def _row(everyone: int, owner_only: int, unsupported: int, rooms: int, ws: int) 
 
 #: The expected status of every cell (101: the websocket opened). Outside a hub the
 #: owner's sharing endpoints answer 501 (they forward to the hub); see test_hub_sharing
-#: and test_reliability_hub for their hub answers.
+#: and test_reliability_hub_authz for their hub answers.
 MATRIX: dict[str, dict[str, int]] = {
     "owner (alice)": _row(200, 501, 405, 200, 101),
     "guest (bob)": _row(200, 403, 405, 200, 101),

@@ -10,7 +10,7 @@
     offline edits included: no edit is lost or duplicated, in every client and on disk,
     and presence shows one row with the right number of connections.
 
-The hub-side faults (b, c) are in ``test_reliability_hub.py``.
+The hub-side faults (b, c) are in ``test_reliability_hub_faults.py``.
 """
 
 from __future__ import annotations
