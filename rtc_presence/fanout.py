@@ -44,13 +44,6 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler, WebSocketP
 
 from .mixins import adopt
 
-
-def is_live(client: object) -> bool:
-    """Whether a tornado websocket can still be written to."""
-    conn = getattr(client, "ws_connection", None)
-    return conn is not None and not conn.is_closing()
-
-
 _FIN_BINARY = 0x80 | 0x2
 
 
@@ -93,6 +86,31 @@ def write_frames(client: WebSocketHandler, frames: bytes, messages: Sequence[byt
         except WebSocketClosedError:
             return False
         return True
+    return _write_raw(conn, frames)
+
+
+#: A ping frame without payload (FIN + opcode 0x9, length 0), as tornado's ``ping()``.
+PING_FRAME = bytes((0x89, 0x00))
+
+
+def send_ping(client: WebSocketHandler) -> bool:
+    """Ping one tornado websocket with the same direct write; False when closed.
+
+    The liveness job pings every room connection each second, and at 300
+    clients tornado's ``ping()`` -> ``_write_frame`` -> ``IOStream.write`` was a
+    tenth of the server's time.
+    """
+    conn = client.ws_connection
+    if conn is None or conn.is_closing():
+        return False
+    if not isinstance(conn, WebSocketProtocol13):
+        client.ping()
+        return True
+    return _write_raw(conn, PING_FRAME)
+
+
+def _write_raw(conn: WebSocketProtocol13, frames: bytes) -> bool:
+    """Hand ready websocket frames to the connection's stream (see write_frames)."""
     if conn.mask_outgoing:  # a client-side protocol object: never a server's socket
         raise ValueError("server websockets do not mask frames")
     stream = conn.stream

@@ -20,7 +20,7 @@ identity provider's, :func:`~.mixins.adopt`): jupyter_server creates the
 kernel manager from ``ServerApp.kernel_manager_class`` before extensions load
 and jupyter_server_terminals creates its terminal manager itself, so swapping
 their classes in place keeps every other behaviour and setting. Pinned by
-``tests/test_processes.py``.
+``tests/test_processes_server.py`` and ``tests/test_processes_hub.py``.
 """
 
 from __future__ import annotations

@@ -50,7 +50,7 @@ class HubRecheck:
         # HubAuth leaves that model on the handler as ``_cached_hub_user``
         # (jupyterhub/services/auth.py, HubAuth._get_user). Credentials it
         # rejected, e.g. a cookie without X-XSRFToken, are never re-checked.
-        # Pinned by tests/reliability/test_reliability_hub.py and tests/test_hub_sharing.py.
+        # Pinned by tests/reliability/test_reliability_hub_authz.py and tests/test_hub_sharing.py.
         if not getattr(handler, "_cached_hub_user", None):
             return None
         token = self.hub_auth.get_token(handler)

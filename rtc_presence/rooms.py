@@ -23,7 +23,7 @@ from tornado.websocket import WebSocketClosedError
 from .access import allows, user_access, user_role
 from .autosave import run_detached
 from .closecodes import CloseCode
-from .fanout import adopt_websocket_server, is_live, send_to
+from .fanout import adopt_websocket_server, send_ping, send_to
 from .frames import (
     AWARENESS,
     RAW,
@@ -100,13 +100,12 @@ class RTCRoomHandler(YDocWebSocketHandler):
         return self._released
 
     def send_ping(self) -> bool:
-        if self._released or not is_live(self):
+        if self._released:
             return False
         try:
-            self.ping()
+            return send_ping(self)
         except WebSocketClosedError:
             return False
-        return True
 
     def drop(self, code: int, reason: str) -> None:
         self._reject(code, reason)

@@ -33,6 +33,7 @@ from .profiles import make_color, make_initials
 from .recovery import Notices, NoticeStreams
 from .sharing import HubSharing, HubTarget, ShareScopes
 from .startupfiles import StartupWatch
+from .threadroot import hold_thread_root
 
 if TYPE_CHECKING:  # executionlog imports activitylog, which reads the state
     from .executionlog import ExecutionLog
@@ -193,6 +194,7 @@ class RTCState:
             self.gate.expire_due()
 
         self.every(EXPIRY_CHECK_SECONDS, expire)
+        self._periodic.append(asyncio.ensure_future(hold_thread_root()))
         if cfg.startup_check_interval > 0:
             self.every(cfg.startup_check_interval, self.startup.check)
 

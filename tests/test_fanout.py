@@ -10,7 +10,7 @@ import pytest
 from jupyter_server_ydoc.rooms import DocumentRoom
 from pycrdt.websocket import YRoom
 
-from rtc_presence.fanout import FanOutRoomMixin, FanOutServerMixin, binary_frame
+from rtc_presence.fanout import PING_FRAME, FanOutRoomMixin, FanOutServerMixin, binary_frame
 from rtc_presence.pytest_plugin import RTCServer
 from rtc_presence.testing.waiting import until
 from rtc_presence.testing.yclient import append_text, cell_source
@@ -119,6 +119,33 @@ def test_prebuilt_frames_are_the_bytes_tornado_would_send(size: int) -> None:
     payload = bytes(range(256)) * (size // 256) + bytes(size % 256)
     protocol._write_frame(True, 0x2, payload)
     assert binary_frame(payload) == protocol.stream.written
+
+
+def test_the_ping_frame_is_tornados() -> None:
+    from tornado.websocket import WebSocketProtocol13
+
+    class Stream:
+        written = b""
+
+        def write(self, data: bytes) -> None:
+            self.written += bytes(data)
+
+    protocol: Any = WebSocketProtocol13.__new__(WebSocketProtocol13)
+    protocol.stream = Stream()
+    protocol.mask_outgoing = False
+    protocol._wire_bytes_out = 0
+    protocol.write_ping(b"")
+    assert protocol.stream.written == PING_FRAME
+
+
+async def test_room_connections_answer_the_direct_pings(rtc_server: RTCServer) -> None:
+    path = rtc_server.notebook()
+    client = await rtc_server.room("alice", path)
+    await client.wait_synced()
+    handler = next(iter(rtc_server.state.liveness.peers))
+    before = handler.last_pong
+    assert handler.send_ping()
+    await until(lambda: handler.last_pong > before, 10, "the pong of a direct ping")
 
 
 def test_tornado_internals_the_fan_out_reads() -> None:
