@@ -99,41 +99,37 @@ async def test_each_client_gets_each_update_once_and_the_store_all(
     await until(replayed, 10, "the YStore replaying the document", accept=lambda r: r == expected)
 
 
+class _Recorder:
+    def __init__(self) -> None:
+        self.written = b""
+
+    def write(self, data: bytes) -> None:
+        self.written += bytes(data)
+
+
+def _recording_protocol() -> Any:
+    """A server-side tornado protocol object whose stream records what it is given."""
+    from tornado.websocket import WebSocketProtocol13
+
+    protocol: Any = WebSocketProtocol13.__new__(WebSocketProtocol13)
+    protocol.stream = _Recorder()
+    protocol.mask_outgoing = False
+    protocol._wire_bytes_out = 0
+    return protocol
+
+
 @pytest.mark.parametrize("size", [0, 1, 125, 126, 127, 65535, 65536, 70000])
 def test_prebuilt_frames_are_the_bytes_tornado_would_send(size: int) -> None:
     # write_frames hands binary_frame's bytes to the socket instead of
     # WebSocketProtocol13._write_frame: they must be the same bytes.
-    from tornado.websocket import WebSocketProtocol13
-
-    class Stream:
-        def __init__(self) -> None:
-            self.written = b""
-
-        def write(self, data: bytes) -> None:
-            self.written += bytes(data)
-
-    protocol: Any = WebSocketProtocol13.__new__(WebSocketProtocol13)
-    protocol.stream = Stream()
-    protocol.mask_outgoing = False
-    protocol._wire_bytes_out = 0
+    protocol = _recording_protocol()
     payload = bytes(range(256)) * (size // 256) + bytes(size % 256)
     protocol._write_frame(True, 0x2, payload)
     assert binary_frame(payload) == protocol.stream.written
 
 
 def test_the_ping_frame_is_tornados() -> None:
-    from tornado.websocket import WebSocketProtocol13
-
-    class Stream:
-        written = b""
-
-        def write(self, data: bytes) -> None:
-            self.written += bytes(data)
-
-    protocol: Any = WebSocketProtocol13.__new__(WebSocketProtocol13)
-    protocol.stream = Stream()
-    protocol.mask_outgoing = False
-    protocol._wire_bytes_out = 0
+    protocol = _recording_protocol()
     protocol.write_ping(b"")
     assert protocol.stream.written == PING_FRAME
 
