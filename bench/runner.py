@@ -84,7 +84,7 @@ def measure_n(
         out[label].update(res)
     # The class has arrived; each tab says who it is before the teacher types.
     for room in rooms:
-        announce(pool, room)
+        announce(pool, room, window=0.5 if cfg.quick else 2.0)
     for room in rooms:
         quiesce(room.pid, deadline=15)
     follow = play_interleaved(
