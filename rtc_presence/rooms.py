@@ -148,9 +148,9 @@ class RTCRoomHandler(YDocWebSocketHandler):
         self._rtc.start()
         identity = public_identity(user, user_role(user), user_access(user))
         self._user_json = json.dumps(identity, separators=(",", ":"), ensure_ascii=False)
-        path = self._document_path()
-        self._presence_conn = self._rtc.presence.connect(identity, self._room_id, path)
-        self._rtc.emit_room_event("join", identity["username"], self._room_id, path)
+        document = self._document_path()
+        self._presence_conn = self._rtc.presence.connect(identity, self.path, document)
+        self._rtc.emit_room_event("join", identity["username"], self.path, document)
         # The people already here, at once rather than at their next 15 s
         # renewal (y-websocket's own server does the same).
         room = self.room
@@ -161,9 +161,9 @@ class RTCRoomHandler(YDocWebSocketHandler):
                 send_to(self, snapshot)
 
     def _document_path(self) -> str | None:
-        if self._room_id == GLOBAL_ROOM or self._room_id.count(":") < 2:
+        if self.path == GLOBAL_ROOM or self.path.count(":") < 2:
             return None
-        _, _, file_id = decode_file_path(self._room_id)
+        _, _, file_id = decode_file_path(self.path)
         manager = self.settings.get("file_id_manager")
         path = manager.get_path(file_id) if manager is not None else None
         return str(path) if path is not None else None
@@ -223,7 +223,7 @@ class RTCRoomHandler(YDocWebSocketHandler):
             "rtc-presence: dropped %s from %s in %s (access: view)",
             what,
             self.current_user.username,
-            self._room_id,
+            self.path,
         )
 
     def _on_awareness(self, message: bytes) -> None:
@@ -244,7 +244,7 @@ class RTCRoomHandler(YDocWebSocketHandler):
                 verdict.forged,
                 "y" if verdict.forged == 1 else "ies",
                 self.current_user.username,
-                self._room_id,
+                self.path,
             )
         if verdict.nudge is not None:
             send_to(self, verdict.nudge)
@@ -263,7 +263,7 @@ class RTCRoomHandler(YDocWebSocketHandler):
     def _reject(self, code: int, reason: str) -> None:
         user = self.current_user.username if self.current_user else "?"
         self.log.warning(
-            "rtc-presence: closing %s's connection to %s: %s", user, self._room_id, reason
+            "rtc-presence: closing %s's connection to %s: %s", user, self.path, reason
         )
         self.close(code, reason.encode("utf-8")[:120].decode("utf-8", "ignore"))
 

@@ -69,6 +69,26 @@ function stopUnloadPrompts(event: Event): void {
   }
 }
 
+/**
+ * Once quiet, `beforeunload` listeners added later are not added at all and
+ * the `onbeforeunload` handler is cleared: the capturing listener alone was
+ * seen, in a full UI run, not to stop one added after it.
+ */
+function refuseLaterUnloadPrompts(): void {
+  const add = window.addEventListener.bind(window);
+  window.addEventListener = ((
+    type: string,
+    listener: EventListenerOrEventListenerObject,
+    options?: boolean | AddEventListenerOptions
+  ) => {
+    if (type === 'beforeunload') {
+      return;
+    }
+    add(type, listener, options);
+  }) as typeof window.addEventListener;
+  window.onbeforeunload = null;
+}
+
 export function goQuiet(options: IQuietOptions): void {
   if (quiet) {
     return;
@@ -78,6 +98,7 @@ export function goQuiet(options: IQuietOptions): void {
   const services = app.serviceManager;
   // Capturing, on window: runs before the listeners added without capture.
   window.addEventListener('beforeunload', stopUnloadPrompts, true);
+  refuseLaterUnloadPrompts();
   refuseSockets(services.serverSettings.wsUrl);
   if (options.connectionStatus) {
     options.connectionStatus.isConnected = false;
