@@ -262,9 +262,7 @@ class RTCRoomHandler(YDocWebSocketHandler):
 
     def _reject(self, code: int, reason: str) -> None:
         user = self.current_user.username if self.current_user else "?"
-        self.log.warning(
-            "rtc-presence: closing %s's connection to %s: %s", user, self.path, reason
-        )
+        self.log.warning("rtc-presence: closing %s's connection to %s: %s", user, self.path, reason)
         self.close(code, reason.encode("utf-8")[:120].decode("utf-8", "ignore"))
 
     def close(self, code: int | None = None, reason: str | None = None) -> None:
