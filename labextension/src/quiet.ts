@@ -87,6 +87,17 @@ function refuseLaterUnloadPrompts(): void {
     add(type, listener, options);
   }) as typeof window.addEventListener;
   window.onbeforeunload = null;
+  // And whatever listener still runs cannot ask for the prompt.
+  const proto = BeforeUnloadEvent.prototype as unknown as Record<
+    string,
+    unknown
+  >;
+  Object.defineProperty(proto, 'returnValue', {
+    configurable: true,
+    get: () => '',
+    set: () => undefined
+  });
+  proto.preventDefault = () => undefined;
 }
 
 export function goQuiet(options: IQuietOptions): void {
