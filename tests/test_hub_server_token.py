@@ -71,25 +71,18 @@ def test_server_token_defaults_to_posting_activity_only() -> None:
         assert c.Spawner.server_token_scopes == SERVER_TOKEN
 
 
-def test_admin_server_token_scopes_are_kept() -> None:
+@pytest.mark.parametrize(
+    ("spawner", "extra"),
+    [("Spawner", "read:servers!user"), ("KubeSpawner", "read:users:name!user")],
+)
+def test_admin_server_token_scopes_are_kept(spawner: str, extra: str) -> None:
     """A notebook that calls the hub API may need more (readable by run guests)."""
     c = Config()
-    c.Spawner.server_token_scopes = ["users:activity!user", "read:servers!user"]
+    c[spawner].server_token_scopes = ["users:activity!user", extra]
     configure(c)
-    assert c.Spawner.server_token_scopes == [
-        "users:activity!user",
-        "read:servers!user",
-        "read:shares!server",
-    ]
-    c = Config()
-    c.KubeSpawner.server_token_scopes = ["users:activity!user", "read:users:name!user"]
-    configure(c)
-    assert c.KubeSpawner.server_token_scopes == [
-        "users:activity!user",
-        "read:users:name!user",
-        "read:shares!server",
-    ]
-    assert c.Spawner.server_token_scopes == SERVER_TOKEN
+    assert c[spawner].server_token_scopes == ["users:activity!user", extra, "read:shares!server"]
+    if spawner != "Spawner":
+        assert c.Spawner.server_token_scopes == SERVER_TOKEN
     c = Config()
     c.KubeSpawner.server_token_scopes = ["access:servers!server"]
     with pytest.raises(ValueError, match="JUPYTERHUB_API_TOKEN"):

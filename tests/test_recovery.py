@@ -141,13 +141,11 @@ async def test_continuous_typing_file_never_more_than_max_save_wait_behind(
     server.config["YDocExtension"]["document_save_delay"] = 1.0
     clients: list[YClient] = []
     try:
-        server.start()
-        await server.wait_ready_async()
+        clients += await server.start_and_join(
+            "typing.ipynb", ["# alice\n", "# bob\n"], ["alice", "bob"]
+        )
+        alice, bob = clients
         path = server.root / "typing.ipynb"
-        write_notebook(path, ["# alice\n", "# bob\n"])
-        alice = await server.room("alice", "typing.ipynb")
-        bob = await server.room("bob", "typing.ipynb")
-        clients += [alice, bob]
 
         typing = asyncio.create_task(_type_for([(alice, "alice", 0), (bob, "bob", 1)], seconds))
         samples: list[tuple[float, set[str]]] = []
@@ -205,14 +203,12 @@ async def test_file_changed_while_down_wins_copy_holds_room_version_owner_told(
     server = SubprocessServer(tmp_path / "server", USERS)
     clients: list[YClient] = []
     try:
-        server.start()
-        await server.wait_ready_async()
+        # carol sees what was fanned out
+        clients += await server.start_and_join(
+            "ext.ipynb", ["# alice\n", "# bob\n"], ["alice", "bob", "carol"]
+        )
+        alice, bob, carol = clients
         path = server.root / "ext.ipynb"
-        write_notebook(path, ["# alice\n", "# bob\n"])
-        alice = await server.room("alice", "ext.ipynb")
-        bob = await server.room("bob", "ext.ipynb")
-        carol = await server.room("carol", "ext.ipynb")  # sees what was fanned out
-        clients += [alice, bob, carol]
         typed = await _type_for([(alice, "alice", 0), (bob, "bob", 1)], 1.0)
         await carol.wait_until(lambda: set(markers(doc_text(carol.doc))) == set(typed), 10)
         fanned_out = set(markers(doc_text(carol.doc)))

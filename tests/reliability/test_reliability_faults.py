@@ -36,7 +36,6 @@ from tests.reliability.util import (
     record,
     save_until_success,
     until,
-    write_notebook,
 )
 
 
@@ -60,14 +59,12 @@ async def test_kill9_mid_edit_then_restart_keeps_saved_work(tmp_path: Path) -> N
     server = SubprocessServer(tmp_path / "server", USERS)
     clients: list[YClient] = []
     try:
-        server.start()
-        await server.wait_ready_async()
+        # carol watches and presses Ctrl-S
+        clients += await server.start_and_join(
+            "crash.ipynb", ["# alice\n", "# bob\n"], ["alice", "bob", "carol"]
+        )
+        alice, bob, carol = clients
         path = server.root / "crash.ipynb"
-        write_notebook(path, ["# alice\n", "# bob\n"])
-        alice = await server.room("alice", "crash.ipynb")
-        bob = await server.room("bob", "crash.ipynb")
-        carol = await server.room("carol", "crash.ipynb")  # watches and presses Ctrl-S
-        clients += [alice, bob, carol]
         # When each marker first reached carol: what the server had fanned out.
         fanned_at: dict[str, float] = {}
 

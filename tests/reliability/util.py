@@ -248,6 +248,16 @@ class SubprocessServer(JupyterServerProcess):
             room_url(self.ws_url, room_id, session), headers=self.auth(user), **kwargs
         )
 
+    async def start_and_join(
+        self, name: str, sources: list[str], users: list[str]
+    ) -> list[YClient]:
+        """Start the server, write notebook ``name`` with one code cell per source and
+        open it as each of ``users`` (in order)."""
+        self.start()
+        await self.wait_ready_async()
+        write_notebook(self.root / name, sources)
+        return [await self.room(user, name) for user in users]
+
     async def request(self, user: str, method: str, path: str) -> httpx.Response:
         async with httpx.AsyncClient(trust_env=False, timeout=20) as http:
             return await http.request(method, self.http_url + path, headers=self.auth(user))
