@@ -13,8 +13,10 @@ from traitlets import Bool, Enum, Float, Int, Unicode, default
 from .access import LEVELS
 from .authorizer import adopt_authorizer
 from .execution import ExecutionTraits, install_execution
+from .gcfreeze import freeze_long_lived
 from .guestcode import install_managers
 from .identity import adopt_identity_provider
+from .listenbacklog import widen_listen_backlog
 from .recovery import EVENTS_SCHEMA as RECOVERY_SCHEMA
 from .recovery import EVENTS_SCHEMA_ID as RECOVERY_SCHEMA_ID
 from .refusals import quiet_refused_requests
@@ -144,6 +146,22 @@ class RTCPresence(ExecutionTraits, ExtensionApp):
         help="""Seconds a keep-alive awareness renewal may wait in a room that
         coalesces (browsers drop a state not renewed for 30 s).""",
     )
+    listen_backlog = Int(
+        1024,
+        config=True,
+        help="""Connections the kernel queues for the server while it is busy
+        accepting others (tornado binds with 128; Linux caps it at
+        net.core.somaxconn). A class opening the link at once overflows 128 and
+        waits a one-second SYN retry. 0 keeps tornado's.""",
+    )
+    freeze_startup_objects = Bool(
+        True,
+        config=True,
+        help="""Move the objects the server holds once started out of Python's
+        full garbage collections (gc.freeze()): each such pass otherwise visits
+        ~200,000 long-lived objects and stalls every room for 0.1 s or more while a
+        class joins.""",
+    )
     activity_window = Float(
         60.0, config=True, help="Seconds over which a person's recent edits are counted."
     )
@@ -264,7 +282,10 @@ class RTCPresence(ExecutionTraits, ExtensionApp):
             )
         # Again, idempotent: a terminal manager made by an extension loaded after us.
         install_managers(serverapp, self.state.processes)
+        widen_listen_backlog(getattr(serverapp, "http_server", None), self.listen_backlog, self.log)
         self.state.start()
+        if self.freeze_startup_objects:
+            freeze_long_lived(self.log)
         if self.state.hub_auth is not None:
             stop_gracefully_on_sigint(serverapp, self.log)
 

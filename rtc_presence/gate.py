@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from jupyter_server.auth.identity import User
@@ -43,17 +41,14 @@ from .profiles import public_identity
 from .recheck import HubRecheck
 from .refusals import REFUSED, Attempts, RefusalLog, answer, answer_json, wants_page
 from .revalidate import revalidate_guests
+from .roster import SocketRoster
 from .stopping import close_for_stop
 
 EvictionListener = Callable[[str, str, int], None]
 
 
-@dataclass
-class _Person:
-    sockets: weakref.WeakSet[WebSocketHandler] = field(default_factory=weakref.WeakSet)
-    # The person's own hub token, kept only to re-check *their* access with
-    # the hub (never used to act on their behalf).
-    token: str | None = None
+#: Identities remembered for people who left (names in the UI); the oldest go first.
+MAX_IDENTITIES = 10_000
 
 
 class Gate:
@@ -83,7 +78,7 @@ class Gate:
         #: server by a person (see :func:`~.presence.counts_as_activity`).
         self.on_request: Callable[[str], None] | None = None
         self.stopping = False
-        self._people: dict[str, _Person] = {}
+        self._people = SocketRoster()
         self._evicted_at: dict[str, float] = {}
         self._listeners: list[EvictionListener] = []
         self._level_listeners: list[Callable[[str, Access], None]] = []
@@ -124,16 +119,14 @@ class Gate:
         REQUESTER.set(username)
         is_socket = isinstance(handler, WebSocketHandler)
         if is_socket or username not in self.identities:
-            # Remembered so offline people still show their names in the UI.
-            self.identities[username] = public_identity(user, role, level)
+            self._remember(username, public_identity(user, role, level))
         if role == "guest" and username in self.revoked:
             page = self.refuse(handler, username, revoked=True)
             raise web.HTTPError(403, page.message)
         if isinstance(handler, WebSocketHandler):
             if role == "guest" and self.stopping:
                 raise web.HTTPError(403, "This server is stopping.")
-            person = self._people.setdefault(username, _Person())
-            person.sockets.add(handler)
+            person = self._people.add(username, handler)
             if role == "guest":
                 self._check_at_open(handler, username)
                 if self.hub_auth is not None:
@@ -255,10 +248,7 @@ class Gate:
 
     def connected_guests(self) -> list[str]:
         """Guests with an open websocket (people with none are forgotten here)."""
-        gone = [name for name, p in self._people.items() if not any(map(_is_open, p.sockets))]
-        for name in gone:
-            del self._people[name]
-        return [name for name in self._people if self.role_of(name) == "guest"]
+        return [name for name in self._people.connected() if self.role_of(name) == "guest"]
 
     def is_known_socket(self, username: str) -> bool:
         """Whether ``username`` has a websocket admitted (open or in its handshake)."""
@@ -270,7 +260,7 @@ class Gate:
 
     def is_online(self, username: str) -> bool:
         person = self._people.get(username)
-        return person is not None and any(_is_open(s) for s in person.sockets)
+        return person is not None and bool(person.open_sockets())
 
     def evict(self, username: str, *, by: str, remember: bool = True, expired: bool = False) -> int:
         """Close every connection of ``username`` now; return how many closed.
@@ -293,7 +283,8 @@ class Gate:
         self._evicted_at[username] = time.monotonic()
         self.forget_authorizations()
         reason = REASON_EXPIRED if expired else REASON_REVOKED
-        closed = self._close(self._people.pop(username, None), CloseCode.REVOKED, reason)
+        person = self._people.pop(username)
+        closed = person.close(CloseCode.REVOKED, reason) if person is not None else 0
         self.log.warning(
             "rtc-presence: evicted %s (%d connection(s) closed) by %s", username, closed, by
         )
@@ -315,7 +306,7 @@ class Gate:
             return 0
         self.forget_authorizations()
         person = self._people.get(username)
-        closed = self._close(person, CloseCode.ACCESS_CHANGED, REASON_ACCESS_CHANGED)
+        closed = person.close(CloseCode.ACCESS_CHANGED, REASON_ACCESS_CHANGED) if person else 0
         self.log.info("rtc-presence: %s's access is now %s (%d reconnect)", username, level, closed)
         for listener in self._level_listeners:
             listener(username, level)
@@ -360,19 +351,18 @@ class Gate:
             sock
             for name, person in self._people.items()
             if self.role_of(name) == "guest"
-            for sock in list(person.sockets)
-            if _is_open(sock)
+            for sock in person.open_sockets()
         ]
 
-    @staticmethod
-    def _close(person: _Person | None, code: int, reason: str) -> int:
-        closed = 0
-        if person is not None:
-            for sock in list(person.sockets):
-                if _is_open(sock):
-                    sock.close(code, reason)
-                    closed += 1
-        return closed
+    def _remember(self, username: str, identity: dict[str, Any]) -> None:
+        """Keep ``identity`` so offline people still show their names in the UI;
+        bounded (a token-authenticated server sees a new anonymous user per
+        connection), the least recently seen go first, never the owner."""
+        self.identities.pop(username, None)
+        self.identities[username] = identity
+        if len(self.identities) > MAX_IDENTITIES:
+            oldest = next(n for n in self.identities if n != self.owner)
+            del self.identities[oldest]
 
     # -- revalidation against the hub -------------------------------------
 
@@ -384,7 +374,3 @@ class Gate:
         """The hub token of ``username``'s last websocket (to re-check *them*)."""
         person = self._people.get(username)
         return person.token if person is not None else None
-
-
-def _is_open(sock: WebSocketHandler) -> bool:
-    return sock.ws_connection is not None and not sock.ws_connection.is_closing()
