@@ -10,6 +10,12 @@ document has changes the file does not have, it is saved at the latest
 every ``max_save_wait`` seconds while the changes go on (and while a save
 fails).
 
+A forced save runs in upstream's save task, which the next change cancels
+(``_maybe_save_document`` cancels the previous task first). If that happens
+before the save took the document's content, nothing was written: under load,
+with people typing, that cost a whole extra ``max_save_wait``. So a save that
+ends without having taken a snapshot is started again at once.
+
 A RAW ``save`` request is awaited inside upstream's
 ``YDocWebSocketHandler.on_message``, and tornado reads nothing more from that
 connection (pings included) until it returns: :func:`run_detached` answers it
@@ -32,19 +38,28 @@ BUSY_RETRY_SECONDS = 0.25
 class MaxWaitAutosave:
     """Forces a save ``max_wait`` seconds after the first unsaved change.
 
-    ``save()`` starts a save now and returns False when it cannot start yet.
+    ``save()`` starts a save now and returns its task, True when there is
+    nothing to save (autosave turned off) or False when it cannot start yet.
     The room calls :meth:`changed` for every document transaction,
     :meth:`snapshot` when a save takes the document's content and
     :meth:`saved` with that snapshot when the file was written.
     """
 
-    def __init__(self, max_wait: float | None, save: Callable[[], bool], log: Logger) -> None:
+    def __init__(
+        self,
+        max_wait: float | None,
+        save: Callable[[], asyncio.Future[Any] | bool],
+        log: Logger,
+    ) -> None:
         self.max_wait = max_wait if max_wait and max_wait > 0 else None
         self._save = save
         self.log = log
         self.seq = 0
         self.dirty_since: float | None = None
         self.forced = 0
+        #: forced saves that ended before taking the content (cancelled), started again
+        self.restarted = 0
+        self._snapshots = 0
         self._timer: asyncio.TimerHandle | None = None
 
     def changed(self) -> None:
@@ -58,6 +73,7 @@ class MaxWaitAutosave:
             self._arm(self.dirty_since + self.max_wait - now)
 
     def snapshot(self) -> tuple[int, float]:
+        self._snapshots += 1
         return self.seq, time.monotonic()
 
     def saved(self, snapshot: tuple[int, float]) -> None:
@@ -90,10 +106,22 @@ class MaxWaitAutosave:
         except Exception:
             self.log.exception("rtc-presence: could not start a save")
             started = False
-        if started:
+        if started is not False:
             self.forced += 1
+        if isinstance(started, asyncio.Future):
+            started.add_done_callback(self._save_ended(self._snapshots))
         # A watchdog: if this save fails or is overtaken, try again.
-        self._arm(self.max_wait if started else BUSY_RETRY_SECONDS)
+        self._arm(self.max_wait if started is not False else BUSY_RETRY_SECONDS)
+
+    def _save_ended(self, snapshots_before: int) -> Callable[[asyncio.Future[Any]], None]:
+        def ended(_: asyncio.Future[Any]) -> None:
+            if self._snapshots == snapshots_before and self.dirty_since is not None:
+                # cancelled before it took the content: nothing was written
+                self.restarted += 1
+                self.cancel()
+                self._arm(0.0)
+
+        return ended
 
 
 _detached: set[asyncio.Task[Any]] = set()

@@ -259,14 +259,15 @@ class DurableRoomMixin:
 
     # -- saving ----------------------------------------------------------------------
 
-    def _rtc_force_save(self) -> bool:
+    def _rtc_force_save(self) -> asyncio.Future[Any] | bool:
         room: Any = self
         if room._save_delay is None:
             return True  # autosave off (document_save_delay = None)
         wants = [s.get("autosave", True) for s in room.awareness.states.values() if s]
         if wants and not any(wants):
             return True  # every client turned autosave off, as upstream honours
-        return room._save_to_disc() is not None
+        task: asyncio.Future[Any] | None = room._save_to_disc()
+        return False if task is None else task
 
     def rtc_saved(self, snapshot: tuple[int, float], task: asyncio.Future[Any]) -> None:
         if task.cancelled() or task.exception() is not None:

@@ -44,12 +44,16 @@ def test_upstream_members_recovery_relies_on(tmp_path: Path) -> None:
     for name in ("self._file", "self._save_delay", "self._update_lock"):
         assert name in init, name
     assert callable(DocumentRoom._save_to_disc) and callable(DocumentRoom.create_task)
+    # the forced save is upstream's save task, returned (None while a file loads)
+    assert "return self._saving_document" in inspect.getsource(DocumentRoom._save_to_disc)
     save = inspect.getsource(DocumentRoom._maybe_save_document)
     # the content is taken right before the loader's save, whose result has the hash
     assert '"content": await self._document.aget()' in save
     assert "await self._file.maybe_save_content(" in save
     assert 'saved_model["hash"]' in save
     assert "saving_document.cancel()" in save  # why SavingLoader shields the save
+    # a cancelled save returns quietly (why autosave restarts one that took nothing)
+    assert "except asyncio.CancelledError:\n            return" in save
     on_change = inspect.getsource(DocumentRoom._on_document_change)
     assert "self._update_lock.locked()" in on_change and '"autosave"' in on_change
     init_room = inspect.getsource(DocumentRoom.initialize)
