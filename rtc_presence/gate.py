@@ -41,7 +41,7 @@ from .profiles import public_identity
 from .recheck import HubRecheck
 from .refusals import REFUSED, Attempts, RefusalLog, answer, answer_json, wants_page
 from .revalidate import revalidate_guests
-from .roster import SocketRoster
+from .roster import SocketRoster, is_live
 from .stopping import close_for_stop
 
 EvictionListener = Callable[[str, str, int], None]
@@ -128,7 +128,7 @@ class Gate:
                 raise web.HTTPError(403, "This server is stopping.")
             person = self._people.add(username, handler)
             if role == "guest":
-                self._check_at_open(handler, username)
+                self._check_at_open(handler, username, level)
                 if self.hub_auth is not None:
                     person.token = self.hub_auth.get_token(handler) or person.token
         else:
@@ -150,7 +150,7 @@ class Gate:
         own = getattr(self.hub_auth, "api_token", None)
         return bool(own) and self.hub_auth.get_token(handler) == own
 
-    def _check_at_open(self, handler: WebSocketHandler, username: str) -> None:
+    def _check_at_open(self, handler: WebSocketHandler, username: str, level: Access) -> None:
         """Check ``username`` again when ``handler``'s websocket opens.
 
         A websocket is authenticated before its handshake ends, and a kernel
@@ -170,6 +170,10 @@ class Gate:
             if evicted or username in gate.revoked or gate.stopping:
                 reason = REASON_EXPIRED if username in gate.expired else REASON_REVOKED
                 handler.close(CloseCode.REVOKED, REASON_STOPPING if gate.stopping else reason)
+                return None
+            if gate.access_of(username) != level:
+                # The owner changed their level meanwhile: reconnect at the new one.
+                handler.close(CloseCode.ACCESS_CHANGED, REASON_ACCESS_CHANGED)
                 return None
             return original(*args, **kwargs)
 
@@ -247,16 +251,13 @@ class Gate:
     # -- eviction ----------------------------------------------------------
 
     def connected_guests(self) -> list[str]:
-        """Guests with an open websocket (people with none are forgotten here)."""
+        """Guests with a websocket open or in its handshake (the rest are forgotten)."""
         return [name for name in self._people.connected() if self.role_of(name) == "guest"]
 
     def is_known_socket(self, username: str) -> bool:
         """Whether ``username`` has a websocket admitted (open or in its handshake)."""
         person = self._people.get(username)
-        return person is not None and any(
-            not (s.ws_connection is not None and s.ws_connection.is_closing())
-            for s in person.sockets
-        )
+        return person is not None and any(map(is_live, person.sockets))
 
     def is_online(self, username: str) -> bool:
         person = self._people.get(username)

@@ -23,6 +23,19 @@ def is_open(sock: WebSocketHandler) -> bool:
     return sock.ws_connection is not None and not sock.ws_connection.is_closing()
 
 
+def in_handshake(sock: WebSocketHandler) -> bool:
+    """Authenticated, handshake not over yet (no connection, status not yet 101).
+
+    A kernel websocket waits for its kernel in between (seconds under load).
+    A refused or failed handshake has another status; a closed socket has 101.
+    """
+    return sock.ws_connection is None and sock.get_status() == 200
+
+
+def is_live(sock: WebSocketHandler) -> bool:
+    return is_open(sock) or in_handshake(sock)
+
+
 @dataclass
 class Person:
     sockets: weakref.WeakSet[WebSocketHandler] = field(default_factory=weakref.WeakSet)
@@ -64,14 +77,18 @@ class SocketRoster:
         return self._people.pop(username, None)
 
     def prune(self) -> None:
-        """Forget the people with no open websocket."""
-        gone = [name for name, p in self._people.items() if not any(map(is_open, p.sockets))]
+        """Forget the people with no open websocket and none in its handshake.
+
+        One in its handshake must keep its record: a level change or a
+        revocation meanwhile looks the person up here (``Gate.set_access``).
+        """
+        gone = [name for name, p in self._people.items() if not any(map(is_live, p.sockets))]
         for name in gone:
             del self._people[name]
         self._pruned_size = len(self._people)
 
     def connected(self) -> list[str]:
-        """The people with an open websocket (the others are forgotten)."""
+        """The people with a live websocket (the others are forgotten)."""
         self.prune()
         return list(self._people)
 
@@ -82,4 +99,4 @@ class SocketRoster:
         return len(self._people)
 
 
-__all__ = ["PRUNE_FLOOR", "Person", "SocketRoster", "is_open"]
+__all__ = ["PRUNE_FLOOR", "Person", "SocketRoster", "in_handshake", "is_live", "is_open"]

@@ -104,6 +104,18 @@ def test_a_socket_revoked_during_its_handshake_closes_when_it_opens() -> None:
     assert sock.closed_with == (CloseCode.REVOKED, "access revoked")
 
 
+def test_a_socket_whose_level_changed_during_its_handshake_reconnects_when_it_opens() -> None:
+    gate = Gate("alice", logging.getLogger("test"), unscoped_access="run")
+    sock = _Socket(web.Application(), _request())
+    gate.admit(sock, _user("bob"))
+    # The roster's pruning (revalidation, the owner's guest list) keeps bob.
+    assert gate.connected_guests() == ["bob"]
+    assert gate.set_access("bob", "view") == 0  # nothing open to close yet
+    sock.open()
+    assert not sock.opened
+    assert sock.closed_with == (CloseCode.ACCESS_CHANGED, "access changed")
+
+
 def test_a_socket_admitted_after_being_allowed_again_opens() -> None:
     gate = Gate("alice", logging.getLogger("test"))
     gate.evict("bob", by="alice")

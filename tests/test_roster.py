@@ -30,6 +30,10 @@ class FakeSocket:
     def __init__(self) -> None:
         self.ws_connection: _Conn | None = _Conn()
         self.closed_with: tuple[int, str] | None = None
+        self.status = 101  # tornado's status once the handshake is over
+
+    def get_status(self) -> int:
+        return self.status
 
     def close(self, code: int, reason: str) -> None:
         self.closed_with = (code, reason)
@@ -52,6 +56,23 @@ def test_people_who_left_are_dropped_as_others_arrive() -> None:
         sock.ws_connection = None  # the connection ended
     assert len(roster) <= 2 * PRUNE_FLOOR
     assert sorted(roster.connected()) == sorted(f"stays-{i}" for i in range(10))
+
+
+def test_a_socket_in_its_handshake_keeps_its_person() -> None:
+    # Authenticated, waiting for its kernel: no connection yet, status 200.
+    # Forgetting bob here made a level change meanwhile close nothing.
+    roster = SocketRoster()
+    pending = FakeSocket()
+    pending.ws_connection, pending.status = None, 200
+    roster.add("bob", _ws(pending))
+    ended = FakeSocket()
+    ended.ws_connection = None  # closed after its handshake: status 101
+    roster.add("carol", _ws(ended))
+    refused = FakeSocket()
+    refused.ws_connection, refused.status = None, 403
+    roster.add("dave", _ws(refused))
+    assert roster.connected() == ["bob"]
+    assert roster.get("bob") is not None and roster.get("carol") is None
 
 
 def test_a_person_keeps_one_record_for_many_sockets() -> None:
