@@ -48,9 +48,15 @@ def connect(pool: Pool, room: Room, window: float) -> dict[str, Any]:
     if len(synced) != n:
         raise RuntimeError(f"{room.label} N={n}: only {len(synced)} clients joined: {errors[:3]}")
     waits = [b - a for a, b in zip(started, synced, strict=True)]
+    # When the slowest joins started (s after the first): a tail is then
+    # matched with what the server did at that moment (its log, a profile).
+    slowest = sorted(zip(waits, started, strict=True), reverse=True)[:3]
     return {
         "all_synced_ms": 1000 * (max(synced) - start_at),
         "join_ms": summarize_ms(waits),
+        "slowest": [
+            {"ms": round(1000 * w, 2), "at_s": round(t - min(started), 3)} for w, t in slowest
+        ],
     }
 
 

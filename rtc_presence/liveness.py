@@ -1,8 +1,11 @@
 """Is this peer alive? Pings for every room connection and the sweep of silent ones.
 
-One periodic job pings every open room connection (instead of tornado's
+One periodic job pings the open room connections (instead of tornado's
 one task and timer per connection, measurable when hundreds of clients
-connect at once), and another closes the connections whose peer has not
+connect at once), a slice of them per tick so that each is pinged once per
+interval but a room of 300 does not get 300 pings, and then 300 pongs to
+read, in the same millisecond, in front of whatever arrives then (a join, a
+keystroke). Another job closes the connections whose peer has not
 answered for ``silence`` seconds. Tornado's own ping timeout stays off on
 room connections because it only runs the handler's ``on_close`` after a
 further 5 s closing handshake with the dead peer.
@@ -15,6 +18,9 @@ import weakref
 from typing import Protocol
 
 from .closecodes import CloseCode
+
+#: Ticks per ping interval; each pings the connections of one slice.
+PING_SLICES = 10
 
 
 class Peer(Protocol):
@@ -48,21 +54,35 @@ class RoomLiveness:
     time, does.
     """
 
-    def __init__(self, silence: float, interval: float) -> None:
+    def __init__(self, silence: float, interval: float, slices: int = PING_SLICES) -> None:
         self.silence = silence
         self.interval = interval
+        self.slices = max(1, slices)
         self.peers: weakref.WeakSet[Peer] = weakref.WeakSet()
+        # A peer keeps its slice, so it is pinged exactly every ``slices`` ticks.
+        self._slices: list[weakref.WeakSet[Peer]] = [weakref.WeakSet() for _ in range(self.slices)]
+        self._tick = 0
         self._last_sweep: float | None = None
 
     def add(self, peer: Peer) -> None:
-        self.peers.add(peer)
+        if peer not in self.peers:
+            self.peers.add(peer)
+            min(self._slices, key=len).add(peer)  # the emptiest: balanced after churn
 
     def discard(self, peer: Peer) -> None:
         self.peers.discard(peer)
+        for members in self._slices:
+            members.discard(peer)
 
     def ping_all(self) -> int:
         """Ping every open connection; return how many were pinged."""
-        return sum(1 for peer in list(self.peers) if not peer.released and peer.send_ping())
+        return _ping(self.peers)
+
+    def ping_slice(self) -> int:
+        """Ping the next slice of the connections (run ``slices`` times per interval)."""
+        members = self._slices[self._tick]
+        self._tick = (self._tick + 1) % self.slices
+        return _ping(members)
 
     def sweep(self, now: float | None = None) -> int:
         """Close connections silent for longer than ``silence``; return how many."""
@@ -75,3 +95,7 @@ class RoomLiveness:
         for peer in dead:
             peer.drop(CloseCode.PING_TIMEOUT, "ping timed out")
         return len(dead)
+
+
+def _ping(peers: weakref.WeakSet[Peer]) -> int:
+    return sum(1 for peer in list(peers) if not peer.released and peer.send_ping())

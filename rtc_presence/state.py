@@ -182,12 +182,12 @@ class RTCState:
             liveness = self.liveness
 
             async def ping() -> None:
-                liveness.ping_all()
+                liveness.ping_slice()
 
             async def sweep() -> None:
                 liveness.sweep()
 
-            self.every(cfg.ping_interval, ping)
+            self.every(cfg.ping_interval / liveness.slices, ping)
             self.every(liveness.interval, sweep)
 
         async def expire() -> None:

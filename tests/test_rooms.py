@@ -85,6 +85,27 @@ def test_sweeper_drops_silent_peers_but_not_across_a_loop_stall() -> None:
     assert liveness.ping_all() == 1 and alive.pings == 1 and silent.pings == 0
 
 
+def test_pings_go_out_in_slices_and_each_peer_once_per_interval() -> None:
+    liveness = RoomLiveness(silence=3.0, interval=0.5, slices=10)
+    peers = [_Peer(last_pong=0.0) for _ in range(25)]
+    for peer in peers:
+        liveness.add(peer)
+    liveness.add(peers[0])  # a second add does not ping it twice
+    per_tick = [liveness.ping_slice() for _ in range(10)]
+    assert sum(per_tick) == 25 and max(per_tick) == 3
+    assert [p.pings for p in peers] == [1] * 25
+    # People leave from the same slices; newcomers fill the emptiest.
+    for peer in peers[:10]:
+        liveness.discard(peer)
+    newcomers = [_Peer(last_pong=0.0) for _ in range(10)]
+    for peer in newcomers:
+        liveness.add(peer)
+    per_tick = [liveness.ping_slice() for _ in range(10)]
+    assert sum(per_tick) == 25 and max(per_tick) == 3
+    assert all(p.pings == 1 for p in newcomers) and all(p.pings == 2 for p in peers[10:])
+    assert all(p.pings == 1 for p in peers[:10])  # gone: not pinged
+
+
 async def test_room_websockets_refuse_a_foreign_origin(rtc_server: RTCServer) -> None:
     # Upstream's room handler accepts any Origin; ours applies jupyter_server's
     # rule for its other websockets (Origin must match Host).
