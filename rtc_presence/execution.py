@@ -345,7 +345,7 @@ def install_execution(serverapp: Any, state: Any, traits: Any) -> ExecutionLog:
         elif message.get("type") == "leave":
             activity.record("leave", message["username"])
 
-    presence.subscribe(on_presence)
+    presence.subscribe(on_presence, membership_only=True)
     processes = getattr(state, "processes", None)
     if processes is not None:
         # Kernels have their own entries (executions); a terminal is code

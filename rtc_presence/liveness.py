@@ -5,8 +5,11 @@ one task and timer per connection, measurable when hundreds of clients
 connect at once), a slice of them per tick so that each is pinged once per
 interval but a room of 300 does not get 300 pings, and then 300 pongs to
 read, in the same millisecond, in front of whatever arrives then (a join, a
-keystroke). Another job closes the connections whose peer has not
-answered for ``silence`` seconds. Tornado's own ping timeout stays off on
+keystroke). A slice holds up to :data:`SLICE_PEERS` connections and empty
+slices are skipped, so a small room costs one wake-up per interval, not ten
+(each wake-up of the server's loop is CPU whether or not it pings anyone).
+Another job closes the connections whose peer has not answered for
+``silence`` seconds. Tornado's own ping timeout stays off on
 room connections because it only runs the handler's ``on_close`` after a
 further 5 s closing handshake with the dead peer.
 """
@@ -19,8 +22,11 @@ from typing import Protocol
 
 from .closecodes import CloseCode
 
-#: Ticks per ping interval; each pings the connections of one slice.
+#: Ticks per ping interval at most; each pings the connections of one slice.
 PING_SLICES = 10
+#: Connections a slice takes before the next one is used (all slices full:
+#: the emptiest), so the pongs of one tick stay few.
+SLICE_PEERS = 30
 
 
 class Peer(Protocol):
@@ -67,7 +73,10 @@ class RoomLiveness:
     def add(self, peer: Peer) -> None:
         if peer not in self.peers:
             self.peers.add(peer)
-            min(self._slices, key=len).add(peer)  # the emptiest: balanced after churn
+            room = [s for s in self._slices if len(s) < SLICE_PEERS]
+            # The first with room keeps small rooms in one slice; when all are
+            # full, the emptiest keeps them balanced.
+            (room[0] if room else min(self._slices, key=len)).add(peer)
 
     def discard(self, peer: Peer) -> None:
         self.peers.discard(peer)
@@ -83,6 +92,17 @@ class RoomLiveness:
         members = self._slices[self._tick]
         self._tick = (self._tick + 1) % self.slices
         return _ping(members)
+
+    def ping_due(self) -> float:
+        """Ping the slice that is due and return the seconds until the next slice
+        with connections is (at most one interval: a newcomer's slice is one of
+        those passed then). Each slice is pinged once per interval."""
+        self.ping_slice()
+        step = 1
+        while step < self.slices and not self._slices[self._tick]:
+            self._tick = (self._tick + 1) % self.slices
+            step += 1
+        return step * self.interval / self.slices
 
     def sweep(self, now: float | None = None) -> int:
         """Close connections silent for longer than ``silence``; return how many."""

@@ -166,6 +166,9 @@ class PresenceRegistry:
         self._expiry: asyncio.TimerHandle | None = None
         self._expiry_at = math.inf
         self._listeners: list[PresenceListener] = []
+        # Listeners of joins and leaves only (the activity log): without a stream
+        # open, nobody's row is rebuilt on every cursor move.
+        self._membership: list[PresenceListener] = []
         self._ids = count(1)
         self._dirty: set[str] = set()
         self._flush_handle: asyncio.TimerHandle | None = None
@@ -260,9 +263,13 @@ class PresenceRegistry:
         person = self._people.get(username)
         return None if person is None else person.identity
 
-    def subscribe(self, listener: PresenceListener) -> Callable[[], None]:
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+    def subscribe(
+        self, listener: PresenceListener, *, membership_only: bool = False
+    ) -> Callable[[], None]:
+        """Call ``listener`` with every message, or with joins and leaves only."""
+        listeners = self._membership if membership_only else self._listeners
+        listeners.append(listener)
+        return lambda: listeners.remove(listener) if listener in listeners else None
 
     def activity(self, person: _Person, now: float) -> tuple[Activity, float]:
         """What ``person`` is doing, and until when that holds unless something happens.
@@ -361,6 +368,9 @@ class PresenceRegistry:
     def _emit(self, message: dict[str, Any]) -> None:
         for listener in list(self._listeners):
             listener(message)
+        if message.get("type") in ("join", "leave"):
+            for listener in list(self._membership):
+                listener(message)
 
     def _mark(self, username: str) -> None:
         """Coalesce activity into at most one update per person per delay."""

@@ -60,6 +60,18 @@ async def run_every(
             log.exception("rtc-presence: periodic job failed")
 
 
+async def run_paced(job: Callable[[], float], log: logging.Logger) -> None:
+    """Run ``job`` until cancelled, each time after the seconds it returned."""
+    delay = 0.0
+    while True:
+        await asyncio.sleep(delay)
+        try:
+            delay = job()
+        except Exception:
+            log.exception("rtc-presence: periodic job failed")
+            delay = 1.0
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
     """The extension's configuration as the handlers use it (see the traitlets
@@ -181,13 +193,10 @@ class RTCState:
         if cfg.ping_interval > 0:
             liveness = self.liveness
 
-            async def ping() -> None:
-                liveness.ping_slice()
-
             async def sweep() -> None:
                 liveness.sweep()
 
-            self.every(cfg.ping_interval / liveness.slices, ping)
+            self._periodic.append(asyncio.ensure_future(run_paced(liveness.ping_due, self.log)))
             self.every(liveness.interval, sweep)
 
         async def expire() -> None:

@@ -29,10 +29,12 @@ its own ``write`` per update, still in order from this one task.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from logging import Logger
 from typing import Any
 
+from anyio import to_thread
 from pycrdt import Doc, merge_updates
 from pycrdt.store import BaseYStore, SQLiteYStore
 
@@ -68,7 +70,8 @@ class YStoreWriter:
         self.queued += 1
         self._wake.set()
 
-    async def flush(self, timeout: float = 10.0) -> bool:
+    # A deadline that answers False (the caller goes on), not a cancel scope.
+    async def flush(self, timeout: float = 10.0) -> bool:  # noqa: ASYNC109
         """Wait until every update put so far is committed; False at the timeout."""
         target = self.queued
         deadline = time.monotonic() + timeout
@@ -83,7 +86,7 @@ class YStoreWriter:
                 return False
         return True
 
-    async def stop(self, timeout: float = 5.0) -> None:
+    async def stop(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
         """Commit what is pending (up to ``timeout``), then stop."""
         if self._task is None:
             return
@@ -144,51 +147,92 @@ async def write_batch(ystore: BaseYStore, updates: list[bytes], writer: YStoreWr
         raise RuntimeError("YStore not started")
     await ystore.db_initialized.wait()
     store: Any = ystore  # private members of pycrdt-store's SQLiteYStore, see above
-    async with ystore.lock, store._db:  # commits on exit, rolls back on an exception
-        cursor = await store._db.cursor()
-        floor = 0.0
-        if writer.batches == 0:
-            await cursor.execute(
-                "SELECT MAX(timestamp) FROM yupdates WHERE path = ?", (ystore.path,)
-            )
-            row = await cursor.fetchone()
-            floor = float(row[0]) if row and row[0] is not None else 0.0
-        ts = writer.next_timestamp(floor)
+    async with ystore.lock:
         metadata = await ystore.get_metadata()
-        blob = store._compress(data) if store._compress else data
-        await cursor.execute(
-            "INSERT INTO yupdates VALUES (?, ?, ?, ?)", (ystore.path, blob, metadata, ts)
-        )
-        store._update_counter += 1
         interval = ystore.checkpoint_interval
-        if interval and store._update_counter >= interval:
-            await _checkpoint(store, cursor, ts)
-            store._update_counter = 0
+        checkpoint = bool(interval) and store._update_counter + 1 >= interval
+        # The whole transaction is one hop to sqlite_anyio's worker thread, under
+        # the connection's own limiter (so nothing else uses the connection
+        # meanwhile): through sqlite_anyio's async cursor it was three or four
+        # hops per batch, each a thread wake-up and a loop wake-up, a tenth of
+        # the server's CPU at 10 keys/s. ``_real_connection`` and ``_limiter``
+        # are sqlite_anyio's private members (pinned with the ones above).
+        db = store._db
+        job = _Transaction(
+            db._real_connection, ystore.path, data, metadata, writer, checkpoint, store
+        )
+        await to_thread.run_sync(job.run, limiter=db._limiter)
+        store._update_counter = 0 if checkpoint else store._update_counter + 1
 
 
-async def _checkpoint(store: Any, cursor: Any, ts: float) -> None:
-    # What SQLiteYStore.write does every checkpoint_interval updates: the last
-    # checkpoint plus every later update, squashed. Its timestamp is the last
-    # row's, so loading (checkpoint, then rows with timestamp >= it) applies
-    # that row twice, which Yjs ignores, and never skips one.
-    await cursor.execute(
-        "SELECT checkpoint, timestamp FROM ycheckpoints WHERE path = ?", (store.path,)
-    )
-    row = await cursor.fetchone()
-    doc: Doc[Any] = Doc()
-    since = 0.0
-    decompress = store._decompress
-    if row:
-        blob, since = row
-        doc.apply_update(decompress(blob) if decompress else blob)
-    await cursor.execute(
-        "SELECT yupdate FROM yupdates WHERE path = ? AND timestamp >= ? ORDER BY timestamp ASC",
-        (store.path, since),
-    )
-    for (update,) in await cursor.fetchall():
-        doc.apply_update(decompress(update) if decompress else update)
-    state = doc.get_update()
-    await cursor.execute(
-        "INSERT OR REPLACE INTO ycheckpoints (path, checkpoint, timestamp) VALUES (?, ?, ?)",
-        (store.path, store._compress(state) if store._compress else state, ts),
-    )
+class _Transaction:
+    """One batch's SQL, run in the worker thread: the insert, the checkpoint when
+    it is due, the commit; a rollback and the error otherwise (sqlite_anyio's
+    handler would log and swallow it, and the batch would count as written)."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        path: str,
+        data: bytes,
+        metadata: bytes,
+        writer: YStoreWriter,
+        checkpoint: bool,
+        store: Any,
+    ) -> None:
+        self.conn = conn
+        self.path = path
+        self.data = data
+        self.metadata = metadata
+        self.writer = writer
+        self.checkpoint = checkpoint
+        self.compress = store._compress
+        self.decompress = store._decompress
+
+    def run(self) -> None:
+        try:
+            cursor = self.conn.cursor()
+            floor = 0.0
+            if self.writer.batches == 0:
+                cursor.execute("SELECT MAX(timestamp) FROM yupdates WHERE path = ?", (self.path,))
+                row = cursor.fetchone()
+                floor = float(row[0]) if row and row[0] is not None else 0.0
+            ts = self.writer.next_timestamp(floor)
+            blob = self.compress(self.data) if self.compress else self.data
+            cursor.execute(
+                "INSERT INTO yupdates VALUES (?, ?, ?, ?)", (self.path, blob, self.metadata, ts)
+            )
+            if self.checkpoint:
+                self._checkpoint(cursor, ts)
+            self.conn.commit()
+        except BaseException:
+            self.conn.rollback()
+            raise
+
+    def _checkpoint(self, cursor: sqlite3.Cursor, ts: float) -> None:
+        # What SQLiteYStore.write does every checkpoint_interval updates: the last
+        # checkpoint plus every later update, squashed. Its timestamp is the last
+        # row's, so loading (checkpoint, then rows with timestamp >= it) applies
+        # that row twice, which Yjs ignores, and never skips one. The Doc lives
+        # only in this call, so in this thread.
+        decompress = self.decompress
+        cursor.execute(
+            "SELECT checkpoint, timestamp FROM ycheckpoints WHERE path = ?", (self.path,)
+        )
+        row = cursor.fetchone()
+        doc: Doc[Any] = Doc()
+        since = 0.0
+        if row:
+            blob, since = row
+            doc.apply_update(decompress(blob) if decompress else blob)
+        cursor.execute(
+            "SELECT yupdate FROM yupdates WHERE path = ? AND timestamp >= ? ORDER BY timestamp ASC",
+            (self.path, since),
+        )
+        for (update,) in cursor.fetchall():
+            doc.apply_update(decompress(update) if decompress else update)
+        state = doc.get_update()
+        cursor.execute(
+            "INSERT OR REPLACE INTO ycheckpoints (path, checkpoint, timestamp) VALUES (?, ?, ?)",
+            (self.path, self.compress(state) if self.compress else state, ts),
+        )

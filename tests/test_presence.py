@@ -8,6 +8,7 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection
 
+from rtc_presence.presence import PresenceRegistry
 from rtc_presence.pytest_plugin import RTCServer
 from rtc_presence.testing.waiting import until
 from rtc_presence.testing.yclient import append_text
@@ -99,3 +100,22 @@ async def test_join_leave_events_are_emitted(rtc_server: RTCServer) -> None:
     )
     actions = [(d["action"], d["username"], d.get("path")) for d in seen]
     assert ("join", "carol", path) in actions and ("leave", "carol", path) in actions
+
+
+async def test_a_membership_listener_gets_joins_and_leaves_and_costs_no_updates() -> None:
+    registry = PresenceRegistry(update_delay=0.0)
+    members: list[dict[str, Any]] = []
+    registry.subscribe(members.append, membership_only=True)
+    identity = {"username": "bob", "name": "Bob", "role": "guest"}
+    conn = registry.connect(identity, "json:notebook:1", "a.ipynb")
+    registry.record_edit(conn)
+    registry.record_awareness(conn, {"cell": 1})
+    # Nobody shows rows: no update is built or even scheduled.
+    assert registry._flush_handle is None and registry._expiry is None
+    everyone: list[dict[str, Any]] = []
+    registry.subscribe(everyone.append)
+    registry.record_edit(conn)
+    await until(lambda: everyone, 5, "an update for the stream")
+    registry.disconnect(conn)
+    assert [m["type"] for m in members] == ["join", "leave"]
+    assert [m["type"] for m in everyone] == ["update", "leave"]

@@ -12,12 +12,15 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import pycrdt
+import pytest
+import sqlite_anyio
 from jupyter_server_ydoc.handlers import YDocWebSocketHandler
 from jupyter_server_ydoc.rooms import DocumentRoom
 from pycrdt.store import SQLiteYStore
@@ -68,6 +71,13 @@ def test_upstream_members_recovery_relies_on(tmp_path: Path) -> None:
         assert name in write, name
     assert '"INSERT INTO yupdates VALUES (?, ?, ?, ?)"' in write
     assert "timestamp >= ?" in inspect.getsource(SQLiteYStore._apply_checkpointed_updates)
+    # ...and sqlite_anyio's: the batch is one hop to its worker thread, on the real
+    # connection, under the connection's limiter. Its handler, which the store
+    # installs, logs and swallows errors: why the batch raises on its own.
+    connection_init = inspect.getsource(sqlite_anyio.Connection.__init__)
+    assert "self._real_connection = _real_connection" in connection_init
+    assert "self._limiter = CapacityLimiter(1)" in connection_init
+    assert "exception_handler=exception_logger" in inspect.getsource(SQLiteYStore._init_db)
 
     async def roundtrip() -> None:
         class Store(SQLiteYStore):
@@ -93,6 +103,14 @@ def test_upstream_members_recovery_relies_on(tmp_path: Path) -> None:
                 await fresh.apply_updates(again)
             assert str(again.get("t", type=pycrdt.Text)) == str(text)
             assert writer.next_timestamp(0) > time.time() - 1
+            # A batch that fails is rolled back and raises (the writer keeps it and
+            # retries), however the store's connection handles errors.
+            store_any: Any = store
+            store_any._db._real_connection.execute("ALTER TABLE yupdates RENAME TO moved")
+            store_any._db._real_connection.commit()
+            with pytest.raises(sqlite3.OperationalError):
+                await write_batch(store, [doc.get_update()], writer)
+            assert not store_any._db._real_connection.in_transaction
 
     asyncio.run(roundtrip())
 

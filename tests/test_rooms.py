@@ -9,7 +9,7 @@ from tornado.httputil import HTTPServerRequest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from rtc_presence.liveness import RoomLiveness
+from rtc_presence.liveness import SLICE_PEERS, RoomLiveness
 from rtc_presence.pytest_plugin import RTCServer
 from rtc_presence.rooms import RTCRoomHandler
 from rtc_presence.testing.identity import SESSION_COOKIE
@@ -87,13 +87,14 @@ def test_sweeper_drops_silent_peers_but_not_across_a_loop_stall() -> None:
 
 def test_pings_go_out_in_slices_and_each_peer_once_per_interval() -> None:
     liveness = RoomLiveness(silence=3.0, interval=0.5, slices=10)
-    peers = [_Peer(last_pong=0.0) for _ in range(25)]
+    peers = [_Peer(last_pong=0.0) for _ in range(10 * SLICE_PEERS + 25)]
     for peer in peers:
         liveness.add(peer)
     liveness.add(peers[0])  # a second add does not ping it twice
     per_tick = [liveness.ping_slice() for _ in range(10)]
-    assert sum(per_tick) == 25 and max(per_tick) == 3
-    assert [p.pings for p in peers] == [1] * 25
+    # Full slices first, then the emptiest: 25 over the last 10 slots.
+    assert sum(per_tick) == len(peers) and max(per_tick) == SLICE_PEERS + 3
+    assert [p.pings for p in peers] == [1] * len(peers)
     # People leave from the same slices; newcomers fill the emptiest.
     for peer in peers[:10]:
         liveness.discard(peer)
@@ -101,9 +102,26 @@ def test_pings_go_out_in_slices_and_each_peer_once_per_interval() -> None:
     for peer in newcomers:
         liveness.add(peer)
     per_tick = [liveness.ping_slice() for _ in range(10)]
-    assert sum(per_tick) == 25 and max(per_tick) == 3
+    assert sum(per_tick) == len(peers) and max(per_tick) == SLICE_PEERS + 3
     assert all(p.pings == 1 for p in newcomers) and all(p.pings == 2 for p in peers[10:])
     assert all(p.pings == 1 for p in peers[:10])  # gone: not pinged
+
+
+def test_a_small_room_costs_one_ping_wake_up_per_interval() -> None:
+    liveness = RoomLiveness(silence=3.0, interval=1.0, slices=10)
+    assert liveness.ping_due() == pytest.approx(1.0)  # nobody: once per interval
+    small = [_Peer(last_pong=0.0) for _ in range(SLICE_PEERS)]
+    for peer in small:
+        liveness.add(peer)
+    # One slice: the job wakes once per interval and pings everyone.
+    delays = [liveness.ping_due() for _ in range(3)]
+    assert delays == [pytest.approx(1.0)] * 3 and [p.pings for p in small] == [3] * len(small)
+    # One more fills a second slice: two wake-ups per interval, still one ping each.
+    extra = _Peer(last_pong=0.0)
+    liveness.add(extra)
+    delays = [liveness.ping_due() for _ in range(4)]
+    assert delays == [pytest.approx(0.1), pytest.approx(0.9)] * 2
+    assert extra.pings == 2 and all(p.pings == 5 for p in small)
 
 
 async def test_room_websockets_refuse_a_foreign_origin(rtc_server: RTCServer) -> None:
