@@ -8,7 +8,7 @@ from typing import Any
 from jupyter_events import EventLogger
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.serverapp import ServerApp
-from traitlets import Bool, Enum, Float, Int, Unicode, default
+from traitlets import Bool, CaselessStrEnum, Enum, Float, Int, Unicode, default
 
 from .access import LEVELS
 from .authorizer import adopt_authorizer
@@ -23,6 +23,7 @@ from .refusals import quiet_refused_requests
 from .routes import HANDLERS
 from .state import EVENTS_SCHEMA, SETTINGS_KEY, RTCState, Settings
 from .stopping import stop_gracefully_on_sigint
+from .ystorejournal import SETTINGS as YSTORE_JOURNALS
 
 
 class RTCPresence(ExecutionTraits, ExtensionApp):
@@ -176,6 +177,17 @@ class RTCPresence(ExecutionTraits, ExtensionApp):
         file while people keep typing (jupyter-collaboration's document_save_delay
         alone waits for a pause that may never come). 0 or None disables.""",
     )
+    ystore_journal = CaselessStrEnum(
+        list(YSTORE_JOURNALS),
+        default_value="auto",
+        config=True,
+        help="""SQLite journal of the rooms' YStore (jupyter-collaboration's
+        SQLiteYStore). "auto": a write-ahead log (WAL, synchronous=NORMAL) when the
+        database is on a local filesystem, SQLite's default rollback journal on a
+        network one (NFS, CIFS, FUSE...), where WAL is unsafe. "wal": always.
+        "keep": as upstream opens it. A WAL commit survives a server crash; a power
+        loss may lose the last ones (the database stays consistent).""",
+    )
     crash_recovery = Bool(
         True,
         config=True,
@@ -261,6 +273,7 @@ class RTCPresence(ExecutionTraits, ExtensionApp):
                 keeper = Keeper(
                     crash_recovery=self.crash_recovery,
                     max_save_wait=self.max_save_wait,
+                    ystore_journal=self.ystore_journal,
                     contents_manager=self.server.contents_manager,
                     log=self.log,
                     emit=lambda data: self.state.emit(RECOVERY_SCHEMA_ID, data),

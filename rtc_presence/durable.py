@@ -55,12 +55,14 @@ class Keeper:
         crash_recovery: bool,
         max_save_wait: float | None,
         contents_manager: Any,
+        ystore_journal: str = "keep",
         log: Logger,
         emit: Any,
         notices: Notices,
     ) -> None:
         self.crash_recovery = crash_recovery
         self.max_save_wait = max_save_wait
+        self.ystore_journal = ystore_journal
         self.contents_manager = contents_manager
         self.log = log
         self.emit = emit
@@ -151,7 +153,9 @@ class DurableRoomMixin:
         room: Any = self
         self.rtc_keeper = keeper
         ystore = room.ystore
-        self.rtc_writer = YStoreWriter(ystore, room.log) if ystore is not None else None
+        self.rtc_writer = (
+            YStoreWriter(ystore, room.log, keeper.ystore_journal) if ystore is not None else None
+        )
         self.rtc_autosave = MaxWaitAutosave(keeper.max_save_wait, self._rtc_force_save, room.log)
         self._rtc_loader = room._file
         room._file = SavingLoader(room._file, self)

@@ -39,6 +39,7 @@ from pycrdt import Doc, merge_updates
 from pycrdt.store import BaseYStore, SQLiteYStore
 
 from .limits import ThrottledLog
+from .ystorejournal import use_wal, wants_wal
 
 RETRY_SECONDS = 1.0
 
@@ -46,9 +47,14 @@ RETRY_SECONDS = 1.0
 class YStoreWriter:
     """One room's YStore writes: ordered, one transaction per batch."""
 
-    def __init__(self, ystore: BaseYStore, log: Logger) -> None:
+    def __init__(self, ystore: BaseYStore, log: Logger, journal: str = "keep") -> None:
         self.ystore = ystore
         self.log = log
+        #: switch the store to SQLite's WAL before the first batch (ystorejournal)
+        self.wal_pending = batchable(ystore) and wants_wal(
+            journal, str(getattr(ystore, "db_path", ""))
+        )
+        self.wal = False
         self.queued = 0
         self.committed = 0
         self.batches = 0
@@ -190,6 +196,10 @@ class _Transaction:
         self.decompress = store._decompress
 
     def run(self) -> None:
+        writer = self.writer
+        if writer.wal_pending:  # once, whatever SQLite answers (it is logged)
+            writer.wal_pending = False
+            writer.wal = use_wal(self.conn, writer.log)
         try:
             cursor = self.conn.cursor()
             floor = 0.0

@@ -91,7 +91,7 @@ def test_upstream_members_recovery_relies_on(tmp_path: Path) -> None:
             text = doc.get("t", type=pycrdt.Text)
             updates: list[bytes] = []
             doc.observe(lambda event: updates.append(event.update))
-            writer = YStoreWriter(store, store.log)
+            writer = YStoreWriter(store, store.log, "wal")
             for batch in range(10):
                 for i in range(batch + 1):
                     text += f"<{batch}.{i}>"
@@ -103,6 +103,7 @@ def test_upstream_members_recovery_relies_on(tmp_path: Path) -> None:
                 await fresh.apply_updates(again)
             assert str(again.get("t", type=pycrdt.Text)) == str(text)
             assert writer.next_timestamp(0) > time.time() - 1
+            assert writer.wal and not writer.wal_pending  # switched before the first batch
             # A batch that fails is rolled back and raises (the writer keeps it and
             # retries), however the store's connection handles errors.
             store_any: Any = store

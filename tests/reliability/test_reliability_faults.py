@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,10 @@ class Typist:
             m = marker(self.who, len(self.typed))
             append_text(self.client.doc, self.cell, m)
             self.typed.append(m)
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size
 
 
 async def test_kill9_mid_edit_then_restart_keeps_saved_work(tmp_path: Path) -> None:
@@ -110,6 +115,10 @@ async def test_kill9_mid_edit_then_restart_keeps_saved_work(tmp_path: Path) -> N
         for c in clients:
             code, _ = await c.wait_closed(10)
             assert code == 1006  # no close frame: the process is gone
+        # The killed server kept its YStore in SQLite's WAL (ystorejournal, "auto" on
+        # this local disk): the restart below reads commits still in the -wal file.
+        ystore_db = server.workdir / ".jupyter_ystore.db"
+        assert _size(Path(f"{ystore_db}-wal")) > 0
         typed = {m for t in typists for m in t.typed}
         unsaved = typed - confirmed
         acknowledged = {m for m, at in fanned_at.items() if at <= t_kill - 0.2}
@@ -136,6 +145,8 @@ async def test_kill9_mid_edit_then_restart_keeps_saved_work(tmp_path: Path) -> N
         # ... and saving it again writes exactly that.
         await save_until_success(reopened, 1000)
         assert markers("".join(file_sources(path))) == counts
+        with sqlite3.connect(ystore_db) as db:
+            assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         # The server logged no traceback while being killed and restarted.
         assert server.errors_in_logs() == [], server.log_tail()
         record(
