@@ -39,6 +39,7 @@ from .frames import (
 from .limits import ThrottledLog, TokenBucket
 from .presence import GLOBAL_ROOM, Connection
 from .profiles import public_identity
+from .readinterest import keep_read_interest
 from .sessionfile import install_session_file_cache
 from .state import SETTINGS_KEY, RTCState
 
@@ -128,6 +129,8 @@ class RTCRoomHandler(YDocWebSocketHandler):
     async def open(self, room_id: str) -> None:
         # Nagle's algorithm adds ~20 ms to small fan-out messages.
         self.set_nodelay(True)
+        if self.ws_connection is not None:
+            keep_read_interest(self.ws_connection.stream)
         user = self.current_user
         counts = self._rtc.room_connections
         limit = self._rtc.settings.max_room_connections
