@@ -144,6 +144,13 @@ class Worker:
     ) -> None:
         """Connect ``gids`` at ``start_at`` (+ ``offsets``); each waits for SyncStep2."""
         at = [start_at + (offsets[i] if offsets else 0.0) for i in range(len(gids))]
+        # The clients this worker already holds stay connected (the other servers'
+        # waves): frozen out of the collector, as before a play. A full pass over
+        # them during a wave stalled this worker for 60-100 ms, and the join it was
+        # serving counted against whichever server was joining (the same one from
+        # run to run, since the allocations repeat).
+        gc.collect()
+        gc.freeze()
         results = await asyncio.gather(
             *(self._connect_one(gid, url, headers, at[i], timeout) for i, gid in enumerate(gids))
         )
