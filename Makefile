@@ -56,7 +56,7 @@ browser:
 # demo hub, its servers, Chromium) and fail if anything wrote to the real one.
 ui-test: setup browser
 	cd ui-tests && npm install --no-audit --no-fund
-	cd ui-tests && $(abspath $(PY)) -m rtc_presence.testing.hermetic npx playwright test
+	cd ui-tests && NPM_CONFIG_UPDATE_NOTIFIER=false $(abspath $(PY)) -m rtc_presence.testing.hermetic npx playwright test
 
 bench: setup
 	$(PY) -m bench

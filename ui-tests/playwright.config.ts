@@ -19,7 +19,8 @@ export default defineConfig({
   // Spawning a user server and loading JupyterLab on a 2-core machine.
   timeout: 240_000,
   expect: { timeout: 30_000 },
-  reporter: [['list'], ['html', { open: 'never' }]],
+  // failures-reporter last: CI keeps the tail of the log, and that is where it repeats the errors.
+  reporter: [['list'], ['html', { open: 'never' }], ['./failures-reporter.ts']],
   use: {
     browserName: 'chromium',
     launchOptions: {

@@ -46,8 +46,11 @@ export const corePlugin: JupyterFrontEndPlugin<IRtcPresence> = {
     // Crash recovery kept the collaborative version next to a file that
     // changed outside: say so once, with a way to open it. JupyterLab's toast
     // cuts a message at 140 characters, so the names come first, as base
-    // names (the copy sits next to the file).
-    core.presence.recovered.connect((_, { path, copy }) => {
+    // names (the copy sits next to the file). The notice can arrive while
+    // JupyterLab still starts: posted before the notification plugin is
+    // listening, it would only reach the notification centre, never a toast.
+    core.presence.recovered.connect(async (_, { path, copy }) => {
+      await app.restored;
       Notification.warning(
         trans.__(
           'Your edits to %1 are in %2: the file changed while the server was down.',
