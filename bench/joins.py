@@ -18,7 +18,8 @@ from .stats import percentile, quiesce, rss_bytes, summarize_ms
 
 
 def connect(pool: Pool, room: Room, window: float) -> dict[str, Any]:
-    """Connect the room's N clients: at once (``window`` 0) or evenly over ``window`` s."""
+    """Connect the room's N clients: at once (``window`` 0) or evenly over ``window`` s.
+    ``waits_s`` (every join's latency) is for pooling repetitions, not the record."""
     start_at = time.perf_counter() + 0.2
     n = room.n
     for w, gids in zip(room.workers, room.assignment, strict=True):
@@ -52,6 +53,7 @@ def connect(pool: Pool, room: Room, window: float) -> dict[str, Any]:
     # matched with what the server did at that moment (its log, a profile).
     slowest = sorted(zip(waits, started, strict=True), reverse=True)[:3]
     return {
+        "waits_s": waits,
         "all_synced_ms": 1000 * (max(synced) - start_at),
         "join_ms": summarize_ms(waits),
         "slowest": [
@@ -63,8 +65,8 @@ def connect(pool: Pool, room: Room, window: float) -> dict[str, Any]:
 def joins(
     pool: Pool, rooms: list[Room], cfg: Config, n: int, profiler: PhaseProfiler | None = None
 ) -> dict[str, dict[str, Any]]:
-    """Burst repetitions (alternating contenders), then one class-like wave each; the
-    clients of the wave stay connected for the phases after. ``profiler`` records the
+    """Burst repetitions (alternating contenders), then the class-like waves; the
+    clients of the last wave stay connected for the phases after. ``profiler`` records the
     servers during every burst."""
     bursts: dict[str, list[dict[str, Any]]] = {r.label: [] for r in rooms}
     out: dict[str, dict[str, Any]] = {r.label: {} for r in rooms}
@@ -94,10 +96,41 @@ def joins(
             "all_synced_ms_runs": [x["all_synced_ms"] for x in runs],
             "join_ms_p50_runs": [x["join_ms"].get("p50") for x in runs],
         }
+    out_waves = waves(pool, rooms, cfg, n)
     for room in rooms:
-        wave = connect(pool, room, cfg.join_window)
-        wave["window_s"] = cfg.join_window
-        wave["after_window_ms"] = wave["all_synced_ms"] - 1000 * cfg.join_window * (n - 1) / n
-        out[room.label]["wave"] = wave
-        time.sleep(cfg.settle_seconds)
+        out[room.label]["wave"] = out_waves[room.label]
+    return out
+
+
+def waves(pool: Pool, rooms: list[Room], cfg: Config, n: int) -> dict[str, dict[str, Any]]:
+    """``wave_reps[n]`` class-like waves per contender, alternating; the figures pool
+    every wave's joins (a p99 over one wave of 300 is its 3 slowest joins: one sample
+    of the tail). The last wave's clients stay connected."""
+    reps = cfg.wave_reps[n]
+    runs: dict[str, list[dict[str, Any]]] = {r.label: [] for r in rooms}
+    for rep in range(reps):
+        for room in rooms if rep % 2 == 0 else list(reversed(rooms)):
+            runs[room.label].append(connect(pool, room, cfg.join_window))
+            if rep < reps - 1:
+                close(pool, room, warm=False)
+                quiesce(room.pid, deadline=15)
+            else:
+                time.sleep(cfg.settle_seconds)
+    out: dict[str, dict[str, Any]] = {}
+    for room in rooms:
+        parts = runs[room.label]
+        after = [p["all_synced_ms"] - 1000 * cfg.join_window * (n - 1) / n for p in parts]
+        slowest = sorted(
+            ({**s, "wave": i} for i, p in enumerate(parts) for s in p["slowest"]),
+            key=lambda s: -float(s["ms"]),
+        )
+        out[room.label] = {
+            "window_s": cfg.join_window,
+            "waves": len(parts),
+            "join_ms": summarize_ms([w for p in parts for w in p["waits_s"]]),
+            "join_ms_p99_runs": [p["join_ms"].get("p99") for p in parts],
+            "all_synced_ms": percentile(sorted(p["all_synced_ms"] for p in parts), 50),
+            "after_window_ms": percentile(sorted(after), 50),
+            "slowest": slowest[:3],
+        }
     return out

@@ -19,7 +19,7 @@ from .config import Config
 from .pool import Pool
 from .profiling import PhaseProfiler
 from .room import Room
-from .stats import cpu_seconds, quiesce, rss_bytes, summarize_ms
+from .stats import cpu_seconds, quiesce, quiesce_all, rss_bytes, summarize_ms
 
 Send = tuple[float, int, str, int]
 Schedule = Callable[[Room, float, float, int], list[Send]]
@@ -99,8 +99,7 @@ def play_block(
     # A saturated server is still working off its backlog: wait for it (counted in
     # its CPU and its deliveries), so it does not land in the next contender's block.
     backlog = quiesce(room.pid)
-    for pid in pool.pids:
-        quiesce(pid, deadline=10)  # and the clients have read what was sent
+    quiesce_all(pool.pids)  # and the clients have read what was sent
     cpu1 = cpu_seconds(room.pid)
     ccpu1 = sum(cpu_seconds(p) for p in pool.pids)
     wall = time.perf_counter() - t0

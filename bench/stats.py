@@ -74,3 +74,17 @@ def quiesce(pid: int, cores: float = 0.1, window: float = 0.25, deadline: float 
         if cpu_seconds(pid) - c0 < cores * window:
             break
     return time.monotonic() - t0
+
+
+def quiesce_all(
+    pids: list[int], cores: float = 0.1, window: float = 0.25, deadline: float = 10
+) -> float:
+    """:func:`quiesce` for several processes over one shared window (the client
+    workers after a block: one by one cost a window each, a minute per full run)."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < deadline:
+        c0 = [cpu_seconds(p) for p in pids]
+        time.sleep(window)
+        if all(cpu_seconds(p) - c < cores * window for p, c in zip(pids, c0, strict=True)):
+            break
+    return time.monotonic() - t0
