@@ -38,7 +38,7 @@ OWNER_OAUTH_SCOPES: tuple[str, ...] = ("access:servers!server", "shares!server")
 #: OAuth token (``OAuthAuthorizeHandler`` resolves the requested scopes against the
 #: guest's *roles* only, apihandlers/auth.py; shares count at request time, for scopes
 #: the token already holds), so the server reads each guest's level from the share
-#: itself (:class:`rtc_presence.sharing.ShareScopes`). Read-only: who has access and at
+#: itself (:class:`rtc_presence.sharescopes.ShareScopes`). Read-only: who has access and at
 #: which level, never the codes, never a change.
 SERVER_TOKEN_NEEDS: tuple[str, ...] = ("read:shares!server",)
 

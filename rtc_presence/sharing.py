@@ -10,10 +10,7 @@ token. Access levels travel as custom scopes on share codes and shares
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -247,105 +244,6 @@ class HubSharing:
                 break
             offset = int(nxt.get("offset", offset + len(batch)))
         return items
-
-
-class ShareScopes:
-    """The scopes of each person's share of this server, read by the server itself.
-
-    JupyterHub 6 never puts a share's custom scopes into the guest's OAuth token for
-    the server: ``OAuthAuthorizeHandler`` resolves the scopes the server's client asks
-    for against the guest's *roles* only (jupyterhub/apihandlers/auth.py), and shares
-    are added at request time only to scopes the token already holds
-    (``scopes.get_scopes_for``). A guest's token model therefore never says their level
-    (pinned by ``tests/test_hub_levels.py``). The share does: this reads
-    ``GET /shares/{owner}/{server}`` with the server's own token, which
-    :func:`rtc_presence.hub.configure` gives ``read:shares!server`` (read-only).
-
-    One listing serves every guest; it is read again when older than ``max_age``
-    seconds, or sooner (at most once per ``min_interval`` seconds) for a name it does
-    not hold yet (a person who just accepted a link). Concurrent callers share one call.
-    """
-
-    def __init__(
-        self,
-        sharing: HubSharing,
-        token: str,
-        *,
-        max_age: float = 5.0,
-        min_interval: float = 1.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.sharing = sharing
-        self.token = token
-        self.max_age = max_age
-        self.min_interval = min_interval
-        self.clock = clock
-        self.shares: dict[str, list[str]] | None = None
-        self.fetched_at: float | None = None
-        self.retry_at: float | None = None
-        self.calls = 0
-        self._inflight: asyncio.Future[None] | None = None
-
-    async def of(self, username: str) -> list[str] | None:
-        """The scopes of ``username``'s share; ``[]`` when they have none (access by a
-        role or a group share); None when the hub has never answered (fail closed)."""
-        if self._stale(username):
-            await self.refresh()
-        if self.shares is None:
-            return None
-        return list(self.shares.get(username, []))
-
-    async def complete(self, user: Any) -> None:
-        """Add ``user``'s share scopes to the token model the gate reads.
-
-        A new dict on ``user`` (HubAuth's cache keeps the hub's own answer). When the
-        hub has never answered, the view level: fail closed, never ``unscoped_access``.
-        """
-        hub_user = getattr(user, "hub_user", None)
-        if not isinstance(hub_user, dict):
-            return
-        held = await self.of(str(user.username))
-        extra = held if held is not None else [self.sharing.target.filtered(scope("view"))]
-        user.hub_user = {**hub_user, "scopes": [*(hub_user.get("scopes") or []), *extra]}
-
-    def _stale(self, username: str) -> bool:
-        now = self.clock()
-        if self.retry_at is not None and now < self.retry_at:
-            return False  # the hub failed a moment ago
-        if self.fetched_at is None:
-            return True
-        age = now - self.fetched_at
-        known = self.shares is not None and username in self.shares
-        return age >= self.max_age or (not known and age >= self.min_interval)
-
-    def invalidate(self) -> None:
-        """The next lookup asks the hub (after a change this server made)."""
-        self.fetched_at = None
-        self.retry_at = None
-
-    async def refresh(self) -> None:
-        """Read the shares again; on a hub failure keep the last answer."""
-        if self._inflight is not None:
-            await asyncio.shield(self._inflight)
-            return
-        self._inflight = asyncio.get_running_loop().create_future()
-        try:
-            self.calls += 1
-            shares = await self.sharing.list_shares(self.token)
-            self.shares = {
-                str(user["name"]): list(share.get("scopes") or [])
-                for share in shares
-                if isinstance(user := share.get("user"), dict) and user.get("name")
-            }
-            self.fetched_at = self.clock()
-            self.retry_at = None
-        except SharingError:
-            # The last answer stands (none yet: callers get None and fail closed);
-            # the hub is asked again after min_interval, not on every request.
-            self.retry_at = self.clock() + self.min_interval
-        finally:
-            self._inflight.set_result(None)
-            self._inflight = None
 
 
 def _is_level_scope(held: str) -> bool:

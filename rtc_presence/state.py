@@ -31,7 +31,8 @@ from .presence import PresenceRegistry
 from .processes import ProcessLedger
 from .profiles import make_color, make_initials
 from .recovery import Notices, NoticeStreams
-from .sharing import HubSharing, HubTarget, ShareScopes
+from .sharescopes import ShareScopes
+from .sharing import HubSharing, HubTarget
 from .startupfiles import StartupWatch
 from .threadroot import hold_thread_root
 

@@ -283,7 +283,7 @@ def test_every_cli_option_reaches_demo_options(tmp_path: Path) -> None:
     assert from_arguments(parser.parse_args(["demo"])) == DemoOptions()
     argv = ["demo", "--ip", "0.0.0.0", "--port", "9001", "--state-dir", str(tmp_path)]
     argv += ["--password", "pw", "--public-url", "https://hub.example.org/"]
-    args = parser.parse_args([*argv, "--log-level", "DEBUG"])
+    args = parser.parse_args([*argv, "--log-level", "DEBUG", "--students", "30"])
     assert from_arguments(args) == DemoOptions(
         ip="0.0.0.0",
         port=9001,
@@ -291,9 +291,26 @@ def test_every_cli_option_reaches_demo_options(tmp_path: Path) -> None:
         password="pw",
         public_url="https://hub.example.org/",
         log_level="DEBUG",
+        students=30,
     )
-    with pytest.raises(SystemExit):
-        parser.parse_args(["demo", "--log-level", "LOUD"])
+    for bad in (["--log-level", "LOUD"], ["--students", "-1"], ["--students", "501"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["demo", *bad])
+
+
+def test_students_are_a_class_of_extra_demo_users(tmp_path: Path) -> None:
+    options = DemoOptions(state_dir=tmp_path, students=3)
+    path = demo.write_config(options, Path("/opt/chp"), "m", hub_port=18081, proxy_api_port=18001)
+    c = PyFileConfigLoader(path.name, str(path.parent)).load_config()
+    students = {"student1", "student2", "student3"}
+    assert c.Authenticator.allowed_users == {"alice", "bob", "carol", *students}
+    assert c.DemoAuthenticator.user_infos["student3"] == {
+        "name": "Student 3",
+        "display_name": "Student 3",
+    }
+    assert set(demo.demo_users(0)) == {"alice", "bob", "carol"}
+    with pytest.raises(ValueError, match="between 0 and 500"):
+        demo.demo_users(501)
 
 
 def test_child_environment_puts_this_python_first_and_marks_the_child() -> None:

@@ -19,10 +19,10 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from rtc_presence.access import DESCRIPTIONS, LEVELS, level_from_scopes, scope
+from rtc_presence.sharescopes import ShareScopes
 from rtc_presence.sharing import (
     HubSharing,
     HubTarget,
-    ShareScopes,
     SharingError,
     invite_model,
     share_level,
@@ -194,14 +194,19 @@ async def test_levels_travel_as_custom_scopes(tmp_path: Path) -> None:
         assert invite_model(plain)["access"] == "run"  # unscoped_access default
         assert invite_model(plain, unscoped_access="view")["access"] == "view"
         await carol.login()
-        assert await levels.of("carol") == []
         calls = levels.calls
         await carol.accept_share(plain["code"])
-        # a name it does not hold is asked again after min_interval (a new guest)
-        assert await levels.of("carol") == []
-        now[0] += levels.min_interval
+        # a name the listing does not hold is read again at once, not left at
+        # "no share" (the unscoped level) until the listing ages: a new guest
+        now[0] += 0.01
         assert await levels.of("carol") == [on_alice("access:servers")]
         assert levels.calls == calls + 1
+        # a person the hub lets in without a share (the owner here) is asked for
+        # once, then remembered for max_age
+        now[0] += 0.01
+        assert await levels.of("alice") == []
+        assert await levels.of("alice") == []
+        assert levels.calls == calls + 2
         carol_share = await sharing.find_share(owner_token, "carol")
         assert carol_share is not None
         assert share_level(carol_share) is None
@@ -227,7 +232,7 @@ async def test_levels_travel_as_custom_scopes(tmp_path: Path) -> None:
         # a token the hub refuses: no answer (callers fail closed), asked again later
         blind = ShareScopes(HubSharing(sharing.target), "not-a-token", clock=lambda: now[0])
         assert await blind.of("bob") is None
-        assert await blind.of("bob") is None
+        assert await blind.of("bob") is None  # not asked again at once
         assert blind.calls == 1
         now[0] += blind.min_interval
         assert await blind.of("bob") is None

@@ -3,7 +3,8 @@
 The package, by job:
 
 - :mod:`.hubside`: what the hub process imports from the generated config
-  (:class:`DemoAuthenticator`, :func:`prepare_home`, the demo users); no jupyter_server;
+  (:class:`DemoAuthenticator`, :func:`prepare_home`, the demo users and
+  :func:`demo_users`, which adds a class of students); no jupyter_server;
 - :mod:`.options`: :class:`DemoOptions` and the command-line arguments;
 - :mod:`.preflight`: checks before starting (port, proxy and node, state directory);
 - :mod:`.template`: ``jupyterhub_config.py``, written into the state directory;
@@ -20,7 +21,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .hubside import DEFAULT_PASSWORD, DEMO_CONTENT, DEMO_USERS, prepare_home
+from .hubside import (
+    DEFAULT_PASSWORD,
+    DEMO_CONTENT,
+    DEMO_USERS,
+    MAX_STUDENTS,
+    demo_users,
+    prepare_home,
+)
 from .launcher import LOG_PREFIX, READY_LINE, run_demo
 from .options import DEFAULT_STATE_DIR, DemoOptions
 from .preflight import DemoError, find_configurable_http_proxy, preflight
@@ -35,10 +43,12 @@ __all__ = [
     "DEMO_USERS",
     "LOG_PREFIX",
     "MARKER_ENV",
+    "MAX_STUDENTS",
     "READY_LINE",
     "DemoAuthenticator",
     "DemoError",
     "DemoOptions",
+    "demo_users",
     "find_configurable_http_proxy",
     "kill_marked",
     "preflight",

@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Any
 
 # DemoAuthenticator is built on first access (module __getattr__ below).
-__all__ = ["DEFAULT_PASSWORD", "DEMO_CONTENT", "DEMO_USERS", "DemoAuthenticator", "prepare_home"]  # noqa: F822
+__all__ = [  # noqa: F822
+    "DEFAULT_PASSWORD",
+    "DEMO_CONTENT",
+    "DEMO_USERS",
+    "MAX_STUDENTS",
+    "DemoAuthenticator",
+    "demo_users",
+    "prepare_home",
+]
 
 #: The demo users and the ``user_info`` the hub stores for them. JupyterHub 6 passes
 #: ``name``, ``display_name``, ``initials``, ``avatar_url`` and ``color`` of ``user_info``
@@ -24,6 +32,22 @@ DEMO_USERS: dict[str, dict[str, str]] = {
     "bob": {"name": "Bob Dupont", "display_name": "Bob Dupont", "initials": "BD"},
     "carol": {"name": "Carol Nguyen", "display_name": "Carol Nguyen", "initials": "CN"},
 }
+
+#: The most students ``--students`` may add (a class: the room sizes bench/ measures).
+MAX_STUDENTS = 500
+
+
+def demo_users(students: int = 0) -> dict[str, dict[str, str]]:
+    """:data:`DEMO_USERS` and ``students`` more: ``student1``... ("Student 1"; initials
+    left to rtc-presence), a class to invite with one link."""
+    if not 0 <= students <= MAX_STUDENTS:
+        raise ValueError(f"students must be between 0 and {MAX_STUDENTS}, not {students}")
+    users = dict(DEMO_USERS)
+    for i in range(1, students + 1):
+        name = f"Student {i}"
+        users[f"student{i}"] = {"name": name, "display_name": name}
+    return users
+
 
 DEFAULT_PASSWORD = "demo"
 #: The sample notebooks copied into every new home.

@@ -69,6 +69,8 @@ def _state_lock(state_dir: Path) -> Iterator[None]:
 
 def _print_banner(options: DemoOptions, out: IO[str]) -> None:
     users = ", ".join(f"{name} ({info['display_name']})" for name, info in DEMO_USERS.items())
+    if options.students:
+        users += f", student1 ... student{options.students}"
     print(
         f"{LOG_PREFIX} starting JupyterHub with rtc-presence\n"
         f"  open      {options.url}\n"

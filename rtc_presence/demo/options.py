@@ -7,7 +7,7 @@ import argparse
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .hubside import DEFAULT_PASSWORD
+from .hubside import DEFAULT_PASSWORD, MAX_STUDENTS
 
 __all__ = ["DEFAULT_STATE_DIR", "LOG_LEVELS", "DemoOptions", "add_arguments", "from_arguments"]
 
@@ -23,6 +23,8 @@ class DemoOptions:
     password: str = DEFAULT_PASSWORD
     public_url: str | None = None
     log_level: str = "INFO"
+    #: Extra users ``student1``... ``studentN`` (a class), besides alice, bob and carol.
+    students: int = 0
     #: Seconds to wait for the hub to stop gracefully before killing what is left.
     stop_timeout: float = 25.0
 
@@ -75,6 +77,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=LOG_LEVELS,
         help=f"JupyterHub log level ({defaults.log_level})",
     )
+    parser.add_argument(
+        "--students",
+        type=_students,
+        default=defaults.students,
+        metavar="N",
+        help=f"also create users student1 ... studentN, a class to share with (0-{MAX_STUDENTS})",
+    )
+
+
+def _students(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= n <= MAX_STUDENTS:
+        raise argparse.ArgumentTypeError(f"between 0 and {MAX_STUDENTS}, not {n}")
+    return n
 
 
 def from_arguments(args: argparse.Namespace) -> DemoOptions:
@@ -86,4 +105,5 @@ def from_arguments(args: argparse.Namespace) -> DemoOptions:
         password=args.password,
         public_url=args.public_url,
         log_level=args.log_level,
+        students=args.students,
     )

@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from .hubside import DEMO_USERS
+from .hubside import demo_users
 from .options import DemoOptions
 from .processes import MARKER_ENV
 
@@ -30,7 +30,8 @@ def write_config(
     path_env = os.pathsep.join([str(bin_dir), os.environ.get("PATH", os.defpath)])
     environment = {"PATH": path_env, MARKER_ENV: marker}
     r = repr
-    users = "\n".join(f"    {r(name)}: {r(info)}," for name, info in DEMO_USERS.items())
+    people = demo_users(options.students)
+    users = "\n".join(f"    {r(name)}: {r(info)}," for name, info in people.items())
     text = f"""\
 # JupyterHub configuration written by `rtc-presence demo` (regenerated at every start).
 # A complete, local, single-machine example of a hub with rtc-presence; NOT for production
@@ -66,7 +67,7 @@ c.DemoAuthenticator.user_infos = {{
 {users}
 }}
 c.DemoAuthenticator.password = {r(options.password)}
-c.Authenticator.allowed_users = {{{", ".join(r(u) for u in DEMO_USERS)}}}
+c.Authenticator.allowed_users = {{{", ".join(r(u) for u in people)}}}
 
 # One local process per user, home folders under the state directory.
 c.JupyterHub.spawner_class = "simple"
