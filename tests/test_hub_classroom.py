@@ -29,14 +29,16 @@ from rtc_presence.testing.yclient import YClient, append_text, cell_source, open
 pytestmark = pytest.mark.hub
 
 RESULTS = Path(__file__).resolve().parent.parent / "bench" / "results" / "revocation.json"
-STUDENTS = 40
+STUDENTS = 100
 LESSON = "lesson.ipynb"
 KEYS = 20
 
 
 async def _room(api: ServerAPI) -> YClient:
     headers = {**api.headers(), **api.websocket_headers()}
-    room_id, session = await open_session(api.base_url, LESSON, headers=headers)
+    room_id, session = await open_session(
+        api.base_url, LESSON, headers=headers, client=api.browser.client, timeout=60
+    )
     ws_base = "ws" + api.base_url[len("http") :]
     return await YClient.connect(
         room_url(ws_base, room_id, session), headers=api.websocket_headers(), timeout=60
