@@ -5,7 +5,8 @@
  * attachments of a failure (trace, screenshot paths), not with its error.
  * This reporter prints, after everything else, each failed test's title,
  * the error Playwright gave (the expectation and the line of the spec) and
- * the last warnings and errors of the demo hub's log (hub and servers).
+ * the last warnings and errors of the demo hub's log (hub and servers),
+ * the log first so that the failures are the very last lines.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -20,7 +21,8 @@ import type {
 
 import { IDemoState, STATE_FILE } from './demo-state';
 
-const ERROR_LINES = 40;
+// Short: the tail CI keeps is about two dozen lines.
+const ERROR_LINES = 14;
 const LOG_LINES = 25;
 // Tornado's and traitlets' log prefixes for warnings and errors, and tracebacks.
 const NOTEWORTHY = /^\[[WEC] |Traceback|Error/;
@@ -76,12 +78,15 @@ export default class FailuresReporter implements Reporter {
     if (!this.failed.length) {
       return;
     }
-    const out: string[] = ['', `=== ${this.failed.length} failed (run ${result.status}) ===`];
+    // The hub's log first and the failures last: CI's tail of the log then
+    // ends with what failed and why, not with the hub's shutdown.
+    const out: string[] = ['', `--- the demo's last warnings and errors`, demoLogWarnings()];
+    out.push('', `=== ${this.failed.length} failed (run ${result.status}) ===`);
     for (const { test, result: run } of this.failed) {
       out.push('', `--- ${test.titlePath().filter(Boolean).join(' › ')} (${run.status})`);
       out.push(...run.errors.map(describe));
     }
-    out.push('', `--- the demo's last warnings and errors`, demoLogWarnings(), '');
+    out.push('', `=== failed: ${this.failed.map(f => f.test.title).join(' | ')}`, '');
     process.stdout.write(out.join('\n'));
   }
 

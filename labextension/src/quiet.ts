@@ -12,9 +12,10 @@
  * - The collaborative documents' providers are disposed through the
  *   content provider registry ("rtc" is the id jupyter-collaboration's
  *   docprovider-extension registers, with a public `providers` map).
- * - Sockets to this server that anyone opens later are refused locally
- *   (`socketgate.ts`). Autosave is left alone: turning it off here would
- *   write the setting to the owner's server for everyone.
+ * - Sockets and requests to this server that anyone opens later are
+ *   refused locally (`socketgate.ts`, `requestgate.ts`). Autosave is left
+ *   alone: turning it off here would write the setting to the owner's
+ *   server for everyone.
  * - `beforeunload` listeners (the `dirty` safeguard of
  *   @jupyterlab/application-extension, the file browser's uploads) are
  *   stopped by a capturing listener: nothing can be saved any more, so
@@ -23,6 +24,7 @@
 import { JupyterFrontEnd } from '@jupyterlab/application';
 import { Contents, IConnectionStatus } from '@jupyterlab/services';
 
+import { refuseRequests } from './requestgate';
 import { refuseSockets } from './socketgate';
 
 export interface IQuietOptions {
@@ -111,6 +113,7 @@ export function goQuiet(options: IQuietOptions): void {
   window.addEventListener('beforeunload', stopUnloadPrompts, true);
   refuseLaterUnloadPrompts();
   refuseSockets(services.serverSettings.wsUrl);
+  refuseRequests(services.serverSettings.baseUrl);
   if (options.connectionStatus) {
     options.connectionStatus.isConnected = false;
   }

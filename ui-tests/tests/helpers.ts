@@ -223,7 +223,10 @@ export function accessEndedNotice(page: Page): Locator {
 
 /** What one page sends and logs while it is watched. */
 export interface ITraffic {
-  /** HTTP requests to the hub or the servers (not the page's own data: URLs). */
+  /**
+   * HTTP requests to the hub or the servers (not the page's own data: URLs),
+   * as "METHOD URL (+ms since watching began)".
+   */
   requests: string[];
   /** Websockets the page opened. */
   websockets: string[];
@@ -235,6 +238,7 @@ export interface ITraffic {
 
 /** Start recording the requests, websockets and console errors of `page`. */
 export function watchTraffic(page: Page): ITraffic {
+  const start = Date.now();
   const traffic: ITraffic = {
     requests: [],
     websockets: [],
@@ -248,7 +252,8 @@ export function watchTraffic(page: Page): ITraffic {
   };
   const onRequest = (request: { url(): string; method(): string }) => {
     if (/^https?:/.test(request.url())) {
-      traffic.requests.push(`${request.method()} ${request.url()}`);
+      const at = Date.now() - start;
+      traffic.requests.push(`${request.method()} ${request.url()} (+${at} ms)`);
     }
   };
   const onSocket = (ws: { url(): string }) => traffic.websockets.push(ws.url());

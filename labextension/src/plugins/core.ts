@@ -16,12 +16,14 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 import { RtcPresenceCore } from '../core';
 import { CursorWatcher } from '../cursors';
+import { installRequestGate } from '../requestgate';
 import { installSocketGate } from '../socketgate';
 import { JoinLeaveNotifier } from '../toasts';
 import { IRtcPresence, PluginIDs } from '../tokens';
 
-// At module load, before any plugin activates: see socketgate.ts.
+// At module load, before any plugin activates: see socketgate.ts, requestgate.ts.
 installSocketGate();
+installRequestGate();
 
 export const corePlugin: JupyterFrontEndPlugin<IRtcPresence> = {
   id: PluginIDs.core,
