@@ -230,7 +230,7 @@ export interface ITraffic {
   requests: string[];
   /** Websockets the page opened. */
   websockets: string[];
-  /** Console errors and uncaught exceptions. */
+  /** Console errors and uncaught exceptions, with their time as in `requests`. */
   errors: string[];
   /** Stop watching; the lists keep what was seen. */
   stop(): void;
@@ -259,10 +259,11 @@ export function watchTraffic(page: Page): ITraffic {
   const onSocket = (ws: { url(): string }) => traffic.websockets.push(ws.url());
   const onConsole = (message: { type(): string; text(): string }) => {
     if (message.type() === 'error') {
-      traffic.errors.push(message.text());
+      traffic.errors.push(`${message.text()} (+${Date.now() - start} ms)`);
     }
   };
-  const onError = (error: Error) => traffic.errors.push(`uncaught: ${error.message}`);
+  const onError = (error: Error) =>
+    traffic.errors.push(`uncaught: ${error.message} (+${Date.now() - start} ms)`);
   page.on('request', onRequest);
   page.on('websocket', onSocket);
   page.on('console', onConsole);

@@ -33,6 +33,14 @@ const NOTEBOOK = 'welcome.ipynb';
 const CELL = 2;
 /** A revoked or stopped tab may send at most this many requests in 20 s. */
 const QUIET_MAX = 5;
+/**
+ * Console errors allowed in the same 20 s: each refused request shows at most
+ * two (the browser's failed load and its caller's uncaught error). The few
+ * requests a tab sends as the revocation happens, before it is told (seen:
+ * 0-3, within 250 ms), may each be refused by the server; after the notice
+ * the tab answers its own requests (requestgate.ts) and logs nothing.
+ */
+const QUIET_ERRORS_MAX = 2 * QUIET_MAX;
 /** The file browser's directory listing of the server's root. */
 const LISTING = /^GET \S+\/api\/contents\?content=1/;
 
@@ -441,7 +449,7 @@ test.describe('sharing a server with invite links', () => {
     console.log(seen);
     expect(traffic.requests.length, seen).toBeLessThanOrEqual(QUIET_MAX);
     expect(traffic.websockets.length, seen).toBeLessThanOrEqual(1);
-    expect(traffic.errors.length, seen).toBeLessThanOrEqual(QUIET_MAX);
+    expect(traffic.errors.length, seen).toBeLessThanOrEqual(QUIET_ERRORS_MAX);
     await expect(carol.page.locator('.jp-Dialog')).toHaveCount(0);
 
     // What JupyterLab itself asks for later is answered in the tab
